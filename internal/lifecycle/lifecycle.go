@@ -1,0 +1,343 @@
+// Package lifecycle is the shared vocabulary of an application's life: its
+// states, the actors and their roles, the human steps and their payloads, and
+// the state the workflow exposes. The workflow, the database, the API, the CLI
+// and the search attributes all use these names.
+package lifecycle
+
+import (
+	"slices"
+	"strings"
+	"time"
+	_ "time/tzdata" // Paris time must not depend on the host's zone files
+
+	"github.com/daect/expectct/internal/dossier"
+	"github.com/daect/expectct/internal/rules"
+)
+
+// Status is where an application stands.
+type Status string
+
+// The states of an application (domain.md, "The lifecycle").
+const (
+	StatusSubmitted           Status = "submitted"             // déposé
+	StatusEmbassyConsultation Status = "embassy_consultation"  // consultation du poste
+	StatusUnderReview         Status = "under_review"          // en instruction
+	StatusAwaitingComplements Status = "awaiting_complements"  // en attente de compléments
+	StatusAwaitingDecision    Status = "awaiting_decision"     // en attente de décision
+	StatusApproved            Status = "approved"              // accepté
+	StatusRejected            Status = "rejected"              // refusé
+	StatusWithdrawn           Status = "withdrawn"             // retiré
+	StatusClosedWithoutAction Status = "closed_without_action" // classé sans suite
+)
+
+// AllStatuses lists every state, in lifecycle order.
+var AllStatuses = []Status{StatusSubmitted, StatusEmbassyConsultation, StatusUnderReview,
+	StatusAwaitingComplements, StatusAwaitingDecision, StatusApproved, StatusRejected,
+	StatusWithdrawn, StatusClosedWithoutAction}
+
+// Terminal tells whether nothing more can happen to the application.
+func (s Status) Terminal() bool {
+	switch s {
+	case StatusApproved, StatusRejected, StatusWithdrawn, StatusClosedWithoutAction:
+		return true
+	}
+	return false
+}
+
+// Valid tells whether s is one of the states.
+func (s Status) Valid() bool { return slices.Contains(AllStatuses, s) }
+
+// Role is what an actor is allowed to do.
+type Role string
+
+// The roles of domain.md, plus admin for operations.
+const (
+	RoleApplicant  Role = "applicant"
+	RoleEmbassy    Role = "embassy"
+	RoleInstructor Role = "instructor"
+	RoleDecider    Role = "decider"
+	RoleAuditor    Role = "auditor"
+	RoleAdmin      Role = "admin"
+	// RoleSystem is the engine itself: timers and deadlines.
+	RoleSystem Role = "system"
+)
+
+// AllRoles lists the roles a token may carry.
+var AllRoles = []Role{RoleApplicant, RoleEmbassy, RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin}
+
+// Actor is who performs a step, and for which scope.
+type Actor struct {
+	ID   string `json:"id" validate:"required,max=200"`
+	Role Role   `json:"role" validate:"required"`
+	// SIREN is the collectivité an applicant acts for.
+	SIREN string `json:"siren,omitempty"`
+	// Countries are the ISO codes an embassy covers.
+	Countries []string `json:"countries,omitempty"`
+}
+
+// System is the engine acting on a timer.
+var System = Actor{ID: "expectct", Role: RoleSystem}
+
+// CoversCountry tells whether an embassy actor covers the country.
+func (a Actor) CoversCountry(cc string) bool {
+	return slices.ContainsFunc(a.Countries, func(c string) bool { return strings.EqualFold(c, cc) })
+}
+
+// Action names a thing an actor may try: the human steps plus reads.
+type Action string
+
+// Actions, used by the API, the update validators and the attempts log.
+const (
+	ActionSubmit             Action = "submit"
+	ActionRead               Action = "read"
+	ActionList               Action = "list"
+	ActionHistory            Action = "history"
+	ActionOpinion            Action = "opinion"
+	ActionRequestComplements Action = "request_complements"
+	ActionComplements        Action = "complements"
+	ActionRecommend          Action = "recommend"
+	ActionDecide             Action = "decide"
+	ActionWithdraw           Action = "withdraw"
+	ActionAuditVerify        Action = "audit_verify"
+	ActionEmbassyDirectory   Action = "embassy_directory"
+)
+
+// AllActions lists every action, for the permission matrix.
+var AllActions = []Action{ActionSubmit, ActionRead, ActionList, ActionHistory, ActionOpinion,
+	ActionRequestComplements, ActionComplements, ActionRecommend, ActionDecide, ActionWithdraw,
+	ActionAuditVerify, ActionEmbassyDirectory}
+
+// rolesFor is the permission table of domain.md.
+var rolesFor = map[Action][]Role{
+	ActionSubmit:             {RoleApplicant},
+	ActionRead:               {RoleApplicant, RoleEmbassy, RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
+	ActionList:               {RoleApplicant, RoleEmbassy, RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
+	ActionHistory:            {RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
+	ActionOpinion:            {RoleEmbassy},
+	ActionRequestComplements: {RoleInstructor},
+	ActionComplements:        {RoleApplicant},
+	ActionRecommend:          {RoleInstructor},
+	ActionDecide:             {RoleDecider},
+	ActionWithdraw:           {RoleApplicant},
+	ActionAuditVerify:        {RoleAuditor, RoleAdmin},
+	ActionEmbassyDirectory:   {RoleAdmin},
+}
+
+// Allows tells whether the role may perform the action at all (scope aside).
+func Allows(r Role, a Action) bool { return slices.Contains(rolesFor[a], r) }
+
+// InScope tells whether the actor may act on an application of this SIREN
+// and destination: applicants on their own collectivité, embassies on their
+// countries, DAECT staff and auditors on all.
+func (a Actor) InScope(siren, country string) bool {
+	switch a.Role {
+	case RoleApplicant:
+		return a.SIREN != "" && a.SIREN == siren
+	case RoleEmbassy:
+		return a.CoversCountry(country)
+	case RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin, RoleSystem:
+		return true
+	}
+	return false
+}
+
+// Opinion values an embassy may give.
+const (
+	OpinionFavorable   = "favorable"
+	OpinionUnfavorable = "unfavorable"
+	OpinionReserved    = "reserved"
+	// OpinionNotGiven is recorded when the embassy deadline passes (avis réputé rendu).
+	OpinionNotGiven = "not_given"
+)
+
+// Update names: the human steps, as Temporal Updates.
+const (
+	UpdateOpinion            = "opinion"
+	UpdateRequestComplements = "request_complements"
+	UpdateComplements        = "complements"
+	UpdateRecommend          = "recommend"
+	UpdateDecide             = "decide"
+	UpdateWithdraw           = "withdraw"
+	// QueryStatus returns the State.
+	QueryStatus = "status"
+)
+
+// ActionOfUpdate maps each update to its action.
+var ActionOfUpdate = map[string]Action{
+	UpdateOpinion:            ActionOpinion,
+	UpdateRequestComplements: ActionRequestComplements,
+	UpdateComplements:        ActionComplements,
+	UpdateRecommend:          ActionRecommend,
+	UpdateDecide:             ActionDecide,
+	UpdateWithdraw:           ActionWithdraw,
+}
+
+// OpinionInput is the embassy's avis.
+type OpinionInput struct {
+	Actor   Actor  `json:"actor"`
+	Opinion string `json:"opinion" validate:"required,oneof=favorable unfavorable reserved"`
+	Comment string `json:"comment" validate:"required,max=4000"`
+}
+
+// RequestComplementsInput sends the dossier back to the applicant.
+type RequestComplementsInput struct {
+	Actor   Actor  `json:"actor"`
+	Message string `json:"message" validate:"required,max=4000"`
+}
+
+// ComplementsInput is the applicant's amended dossier.
+type ComplementsInput struct {
+	Actor   Actor           `json:"actor"`
+	Dossier dossier.Dossier `json:"dossier"`
+	Comment string          `json:"comment,omitempty" validate:"max=4000"`
+}
+
+// Recommendation values.
+const (
+	RecommendApprove = "approve"
+	RecommendReject  = "reject"
+)
+
+// RecommendInput is the instructor's recommendation.
+type RecommendInput struct {
+	Actor          Actor         `json:"actor"`
+	Recommendation string        `json:"recommendation" validate:"required,oneof=approve reject"`
+	Amount         dossier.Money `json:"amount,omitempty" validate:"required_if=Recommendation approve,gte=0"`
+	Comment        string        `json:"comment" validate:"required,max=4000"`
+}
+
+// Decision values.
+const (
+	DecisionApprove = "approve"
+	DecisionReject  = "reject"
+)
+
+// DecideInput is the funding decision.
+type DecideInput struct {
+	Actor    Actor         `json:"actor"`
+	Decision string        `json:"decision" validate:"required,oneof=approve reject"`
+	Amount   dossier.Money `json:"amount,omitempty" validate:"required_if=Decision approve,gte=0"`
+	// Motivation is mandatory for a refusal.
+	Motivation string `json:"motivation,omitempty" validate:"required_if=Decision reject,max=4000"`
+}
+
+// WithdrawInput is the applicant's withdrawal.
+type WithdrawInput struct {
+	Actor  Actor  `json:"actor"`
+	Reason string `json:"reason" validate:"required,max=4000"`
+}
+
+// StartInput starts an application workflow. The dossier was validated by the
+// caller; the rules it was judged under travel with it so that a later rules
+// change never alters an application in flight.
+type StartInput struct {
+	ApplicationID string          `json:"application_id"`
+	Submitter     Actor           `json:"submitter"`
+	Dossier       dossier.Dossier `json:"dossier"`
+	Rules         rules.Rules     `json:"rules"`
+	// Flags are warnings raised at submission (orange travel advice).
+	Flags []string `json:"flags,omitempty"`
+}
+
+// Step is one thing that happened, as the status query reports it.
+type Step struct {
+	Seq    int       `json:"seq"`
+	Event  string    `json:"event"`
+	Status Status    `json:"status"`
+	Actor  Actor     `json:"actor"`
+	At     time.Time `json:"at"`
+}
+
+// Opinion is the embassy's recorded avis.
+type Opinion struct {
+	Value   string    `json:"value"`
+	Comment string    `json:"comment,omitempty"`
+	Actor   Actor     `json:"actor"`
+	At      time.Time `json:"at"`
+}
+
+// Recommendation is the instructor's recorded recommendation.
+type Recommendation struct {
+	Value   string        `json:"value"`
+	Amount  dossier.Money `json:"amount"`
+	Comment string        `json:"comment"`
+	Actor   Actor         `json:"actor"`
+	At      time.Time     `json:"at"`
+}
+
+// Decision is the recorded funding decision.
+type Decision struct {
+	Value      string        `json:"value"`
+	Amount     dossier.Money `json:"amount"`
+	Motivation string        `json:"motivation,omitempty"`
+	Actor      Actor         `json:"actor"`
+	At         time.Time     `json:"at"`
+}
+
+// Deadline is a timer the workflow is waiting on.
+type Deadline struct {
+	Name string    `json:"name"`
+	Due  time.Time `json:"due"`
+}
+
+// State is what the status query returns: the whole application as the workflow holds it.
+type State struct {
+	ApplicationID  string          `json:"application_id"`
+	Status         Status          `json:"status"`
+	RulesVersion   string          `json:"rules_version"`
+	Flags          []string        `json:"flags,omitempty"`
+	Dossier        dossier.Dossier `json:"dossier"`
+	SubmittedAt    time.Time       `json:"submitted_at"`
+	Submitter      Actor           `json:"submitter"`
+	Opinion        *Opinion        `json:"opinion,omitempty"`
+	Recommendation *Recommendation `json:"recommendation,omitempty"`
+	Decision       *Decision       `json:"decision,omitempty"`
+	// ComplementsRequest is the pending or last request for complements.
+	ComplementsRequest string     `json:"complements_request,omitempty"`
+	ComplementsDue     *time.Time `json:"complements_due,omitempty"`
+	WithdrawalReason   string     `json:"withdrawal_reason,omitempty"`
+	EmbassyContacted   bool       `json:"embassy_contacted"`
+	Deadlines          []Deadline `json:"deadlines,omitempty"`
+	Steps              []Step     `json:"steps"`
+}
+
+// Country is the destination country.
+func (s State) Country() string { return s.Dossier.Partner.Country }
+
+// SIREN is the applying collectivité.
+func (s State) SIREN() string { return s.Dossier.Collectivite.SIREN }
+
+// Journal event types: one per transition, recorded in the journal and the history.
+const (
+	EventSubmitted             = "submitted"
+	EventEmbassyConsulted      = "embassy_consulted"
+	EventEmbassyContactMissing = "embassy_contact_missing"
+	EventEmbassyReminded       = "embassy_reminded"
+	EventOpinionGiven          = "opinion_given"
+	EventOpinionDeemedGiven    = "opinion_deemed_given"
+	EventComplementsRequested  = "complements_requested"
+	EventComplementsReceived   = "complements_received"
+	EventComplementsExpired    = "complements_expired"
+	EventRecommended           = "recommended"
+	EventDecisionReminded      = "decision_reminded"
+	EventApproved              = "approved"
+	EventRejected              = "rejected"
+	EventWithdrawn             = "withdrawn"
+)
+
+// Error types carried by the ApplicationErrors an update validator returns;
+// the API maps them to HTTP statuses.
+const (
+	ErrForbidden    = "Forbidden"    // wrong role or scope: 403
+	ErrInvalidState = "InvalidState" // step not allowed now: 409
+	ErrInvalidInput = "InvalidInput" // payload invalid: 422, details carry field errors
+)
+
+// Paris is the programme's time zone: notice periods count French calendar days.
+var Paris = func() *time.Location {
+	loc, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		panic(err)
+	}
+	return loc
+}()

@@ -1,0 +1,312 @@
+package mail_test
+
+import (
+	"flag"
+	"html"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/daect/expectct/internal/mail"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/golden from the current templates")
+
+const separator = "— English version —"
+
+func paris(t *testing.T) *time.Location {
+	t.Helper()
+	loc, err := time.LoadLocation("Europe/Paris")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+func sample(t *testing.T) mail.Data {
+	return mail.Data{
+		ApplicationID:    "EXP-7Q2K9",
+		CollectiviteName: "Métropole de Lyon",
+		ContactName:      "Camille Martin",
+		MissionTitle:     "Gestion des déchets ménagers",
+		Country:          "SN",
+		PartnerAuthority: "Ville de Dakar",
+		PartnerCity:      "Dakar",
+		StartDate:        "2026-09-01",
+		EndDate:          "2026-09-10",
+		RulesVersion:     "2026.1",
+		Requested:        512345,
+		Granted:          450000,
+		Opinion:          "unfavorable",
+		Comment:          "Dossier solide.\nBudget à revoir.",
+		Motivation:       "Le budget ne détaille pas les frais de séjour.",
+		Message:          "Merci de joindre le budget détaillé\net la lettre du partenaire.",
+		Reason:           "Mission reportée à 2027.",
+		Deadline:         time.Date(2026, 7, 15, 18, 0, 0, 0, paris(t)),
+		Flags:            []string{mail.FlagTravelAdviceOrange},
+	}
+}
+
+// splitParts returns the French and the English halves of a body.
+func splitParts(t *testing.T, name, body string) (fr, en string) {
+	t.Helper()
+	fr, en, ok := strings.Cut(body, separator)
+	if !ok {
+		t.Fatalf("%s: no %q separator in:\n%s", name, separator, body)
+	}
+	if strings.Contains(en, separator) {
+		t.Fatalf("%s: separator appears twice", name)
+	}
+	return fr, en
+}
+
+func TestRenderEveryTemplate(t *testing.T) {
+	d := sample(t)
+	// What a reader of each e-mail must find, in the French then the English part.
+	want := map[string]struct{ fr, en []string }{
+		mail.TmplAcknowledgement: {
+			fr: []string{"Nous accusons réception", "version 2026.1", "classée orange", "5 123,45 €"},
+			en: []string{"We acknowledge receipt", "version 2026.1", "orange travel advice", "EUR 5,123.45"},
+		},
+		mail.TmplSecretariatNotice: {
+			fr: []string{"Une nouvelle demande", "Métropole de Lyon", "Sénégal (SN)", "5 123,45 €", "classée orange"},
+			en: []string{"A new EXPE-CT application", "Métropole de Lyon", "Senegal (SN)", "EUR 5,123.45", "orange travel advice"},
+		},
+		mail.TmplEmbassyConsultation: {
+			fr: []string{"l'avis du poste", "avant le 15 juillet 2026", "classée orange", "réputé rendu"},
+			en: []string{"embassy's opinion", "by 15 July 2026", "orange travel advice", "deemed given"},
+		},
+		mail.TmplEmbassyReminder: {
+			fr: []string{"pas encore parvenu", "avant le 15 juillet 2026"},
+			en: []string{"has not reached us yet", "by 15 July 2026"},
+		},
+		mail.TmplEmbassyDeadlinePassed: {
+			fr: []string{"n'a pas rendu d'avis", "réputé rendu"},
+			en: []string{"gave no opinion", "deemed given"},
+		},
+		mail.TmplEmbassyContactMissing: {
+			fr: []string{"aucun contact pour le pays Sénégal (SN)", "dès qu'un contact aura été renseigné"},
+			en: []string{"no contact for Senegal (SN)", "as soon as a contact is set"},
+		},
+		mail.TmplComplementsRequest: {
+			fr: []string{"compléments suivants", "    Merci de joindre le budget détaillé\n    et la lettre du partenaire.", "avant le 15 juillet 2026", "classée sans suite"},
+			en: []string{"additional information", "    Merci de joindre le budget détaillé", "by 15 July 2026", "closed without action"},
+		},
+		mail.TmplComplementsReceived: {
+			fr: []string{"a transmis les compléments", "L'instruction peut reprendre"},
+			en: []string{"has sent the additional information", "The review can resume"},
+		},
+		mail.TmplDecisionReminder: {
+			fr: []string{"attend une décision", "Avis du poste : défavorable", "Dossier solide."},
+			en: []string{"awaits a funding decision", "Embassy opinion: unfavourable", "Dossier solide."},
+		},
+		mail.TmplDecisionApproved: {
+			fr: []string{"un soutien de 4 500,00 €", "montant demandé : 5 123,45 €", "au plus tard le 15 juillet 2026"},
+			en: []string{"support of EUR 4,500.00", "amount requested: EUR 5,123.45", "by 15 July 2026"},
+		},
+		mail.TmplDecisionRejected: {
+			fr: []string{"n'a pas retenu", "Le budget ne détaille pas les frais de séjour."},
+			en: []string{"has not granted", "Le budget ne détaille pas les frais de séjour."},
+		},
+		mail.TmplWithdrawn: {
+			fr: []string{"retrait de la demande EXP-7Q2K9", "Mission reportée à 2027."},
+			en: []string{"withdrawal of application EXP-7Q2K9", "Mission reportée à 2027."},
+		},
+		mail.TmplClosedWithoutAction: {
+			fr: []string{"classée sans suite", "échéance du 15 juillet 2026"},
+			en: []string{"closed without action", "deadline 15 July 2026"},
+		},
+	}
+	if len(want) != len(mail.Templates()) {
+		t.Fatalf("test covers %d templates, package has %d", len(want), len(mail.Templates()))
+	}
+
+	for _, name := range mail.Templates() {
+		t.Run(name, func(t *testing.T) {
+			r, err := mail.Render(name, d)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.HasPrefix(r.Subject, "[EXPE-CT] ") || !strings.Contains(r.Subject, " / ") ||
+				strings.Count(r.Subject, d.ApplicationID) != 2 || strings.ContainsAny(r.Subject, "\r\n") {
+				t.Errorf("subject %q: want one line, [EXPE-CT], French / English, the reference in both", r.Subject)
+			}
+			for _, body := range []string{r.Text, r.HTML} {
+				for _, bad := range []string{"<no value>", "%!", "{{"} {
+					if strings.Contains(body, bad) {
+						t.Errorf("body holds %q:\n%s", bad, body)
+					}
+				}
+			}
+			if !strings.HasPrefix(r.HTML, "<!DOCTYPE html>") || !strings.Contains(r.HTML, `<div lang="en">`) {
+				t.Errorf("HTML is not a whole bilingual document:\n%s", r.HTML)
+			}
+
+			textFR, textEN := splitParts(t, name, r.Text)
+			htmlFR, htmlEN := splitParts(t, name, r.HTML)
+			for _, s := range want[name].fr {
+				if !strings.Contains(textFR, s) {
+					t.Errorf("French text lacks %q:\n%s", s, textFR)
+				}
+				if !strings.Contains(visible(htmlFR), words(s)) {
+					t.Errorf("French HTML lacks %q:\n%s", s, htmlFR)
+				}
+			}
+			for _, s := range want[name].en {
+				if !strings.Contains(textEN, s) {
+					t.Errorf("English text lacks %q:\n%s", s, textEN)
+				}
+				if !strings.Contains(visible(htmlEN), words(s)) {
+					t.Errorf("English HTML lacks %q:\n%s", s, htmlEN)
+				}
+			}
+			golden(t, name, r)
+		})
+	}
+}
+
+var tag = regexp.MustCompile(`<[^>]*>`)
+
+// visible is what a mail client shows of an HTML body, as one line of words.
+func visible(h string) string { return words(html.UnescapeString(tag.ReplaceAllString(h, " "))) }
+
+func words(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// golden compares the whole e-mail with testdata/golden, which is there for
+// people to review the wording; go test -run TestRenderEveryTemplate -update rewrites it.
+func golden(t *testing.T, name string, r mail.Rendered) {
+	t.Helper()
+	files := map[string]string{
+		name + ".txt":  "Subject: " + r.Subject + "\n\n" + r.Text,
+		name + ".html": r.HTML,
+	}
+	for file, got := range files {
+		path := filepath.Join("testdata", "golden", file)
+		if *update {
+			if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		want, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatalf("%v (run go test ./internal/mail -run TestRenderEveryTemplate -update)", err)
+		}
+		if got != string(want) {
+			t.Errorf("%s differs from the golden file; review the change and rerun with -update.\ngot:\n%s", path, got)
+		}
+	}
+}
+
+func TestRenderEscapesHTML(t *testing.T) {
+	d := sample(t)
+	d.Comment = `<script>alert("x")</script>`
+	d.CollectiviteName = `Commune d'Aÿ & <b>Champagne</b>`
+	for _, name := range []string{mail.TmplDecisionReminder, mail.TmplDecisionApproved, mail.TmplAcknowledgement} {
+		r, err := mail.Render(name, d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(r.HTML, "<script>") || strings.Contains(r.HTML, "<b>Champagne") {
+			t.Errorf("%s: HTML carries unescaped markup:\n%s", name, r.HTML)
+		}
+		if !strings.Contains(r.HTML, "&amp; &lt;b&gt;Champagne&lt;/b&gt;") {
+			t.Errorf("%s: HTML lacks the escaped collectivité name:\n%s", name, r.HTML)
+		}
+		// Plain text is not markup: it shows what was typed.
+		if !strings.Contains(r.Text, "Commune d'Aÿ & <b>Champagne</b>") {
+			t.Errorf("%s: text altered the collectivité name:\n%s", name, r.Text)
+		}
+		if name != mail.TmplAcknowledgement && (!strings.Contains(r.HTML, "&lt;script&gt;") || !strings.Contains(r.Text, `<script>alert("x")</script>`)) {
+			t.Errorf("%s: comment not escaped in HTML or altered in text:\n%s\n%s", name, r.HTML, r.Text)
+		}
+	}
+}
+
+func TestRenderOrangeOnlyWhenFlagged(t *testing.T) {
+	d := sample(t)
+	d.Flags = nil
+	r, err := mail.Render(mail.TmplEmbassyConsultation, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(r.Text, "orange") || strings.Contains(r.HTML, "orange") {
+		t.Errorf("consultation mentions orange travel advice without the flag:\n%s", r.Text)
+	}
+	r, err = mail.Render(mail.TmplSecretariatNotice, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.Text, "Aucun point d'attention") || !strings.Contains(r.Text, "No point of attention") {
+		t.Errorf("secretariat notice does not say there is no flag:\n%s", r.Text)
+	}
+}
+
+func TestRenderUnknownFlagShownAsIs(t *testing.T) {
+	d := sample(t)
+	d.Flags = []string{"embassy_requested"}
+	r, err := mail.Render(mail.TmplAcknowledgement, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr, en := splitParts(t, "acknowledgement", r.Text)
+	if !strings.Contains(fr, "- embassy_requested") || !strings.Contains(en, "- embassy_requested") {
+		t.Errorf("unknown flag lost:\n%s", r.Text)
+	}
+}
+
+func TestRenderSparseData(t *testing.T) {
+	// An e-mail sent before every field is known must still read well.
+	d := mail.Data{ApplicationID: "EXP-1"}
+	for _, name := range mail.Templates() {
+		r, err := mail.Render(name, d)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for _, bad := range []string{"<no value>", "Pays :", "Montant demandé", "avant le .", " le  ", "()"} {
+			if strings.Contains(r.Text, bad) {
+				t.Errorf("%s: text holds %q:\n%s", name, bad, r.Text)
+			}
+		}
+		if strings.Contains(r.Text, "\n\n\n") {
+			t.Errorf("%s: runs of blank lines:\n%s", name, r.Text)
+		}
+	}
+}
+
+func TestRenderDeadlineInParisTime(t *testing.T) {
+	d := sample(t)
+	d.Deadline = time.Date(2026, 3, 31, 22, 30, 0, 0, time.UTC) // 1 April 00:30 in Paris
+	r, err := mail.Render(mail.TmplComplementsRequest, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(r.Text, "avant le 1er avril 2026") || !strings.Contains(r.Text, "by 1 April 2026") {
+		t.Errorf("deadline not shown as a Paris date:\n%s", r.Text)
+	}
+}
+
+func TestRenderSubjectStaysOnOneLine(t *testing.T) {
+	d := sample(t)
+	d.CollectiviteName = "Commune\r\nBcc: victim@example.org"
+	r, err := mail.Render(mail.TmplSecretariatNotice, d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(r.Subject, "\r\n") {
+		t.Errorf("subject spans lines: %q", r.Subject)
+	}
+}
+
+func TestRenderUnknownTemplate(t *testing.T) {
+	_, err := mail.Render("no_such_mail", sample(t))
+	if err == nil || !strings.Contains(err.Error(), `unknown template "no_such_mail"`) {
+		t.Fatalf("Render(no_such_mail) error = %v, want unknown template", err)
+	}
+}

@@ -1,0 +1,57 @@
+-- +goose Up
+-- The embassy directory's starting contents: the cooperation services (SCAC) of the
+-- French embassies in Latin America and the Caribbean, and others often consulted.
+-- Operators keep it current with `expectct embassy set`.
+INSERT INTO embassies (country, name, emails) VALUES
+    ('AR', 'Ambassade de France en Argentine', ARRAY['scac.buenos-aires-amba@diplomatie.gouv.fr']),
+    ('BO', 'Ambassade de France en Bolivie', ARRAY['scac.la-paz-amba@diplomatie.gouv.fr']),
+    ('BR', 'Ambassade de France au Brésil', ARRAY['scac.brasilia-amba@diplomatie.gouv.fr']),
+    ('CL', 'Ambassade de France au Chili', ARRAY['scac.santiago-amba@diplomatie.gouv.fr']),
+    ('CO', 'Ambassade de France en Colombie', ARRAY['scac.bogota-amba@diplomatie.gouv.fr']),
+    ('CR', 'Ambassade de France au Costa Rica', ARRAY['scac.san-jose-amba@diplomatie.gouv.fr']),
+    ('CU', 'Ambassade de France à Cuba', ARRAY['scac.la-havane-amba@diplomatie.gouv.fr']),
+    ('DO', 'Ambassade de France en République dominicaine', ARRAY['scac.saint-domingue-amba@diplomatie.gouv.fr']),
+    ('EC', 'Ambassade de France en Équateur', ARRAY['scac.quito-amba@diplomatie.gouv.fr']),
+    ('SV', 'Ambassade de France au Salvador', ARRAY['scac.san-salvador-amba@diplomatie.gouv.fr']),
+    ('GT', 'Ambassade de France au Guatemala', ARRAY['scac.guatemala-amba@diplomatie.gouv.fr']),
+    ('HT', 'Ambassade de France en Haïti', ARRAY['scac.port-au-prince-amba@diplomatie.gouv.fr']),
+    ('HN', 'Ambassade de France au Honduras', ARRAY['scac.tegucigalpa-amba@diplomatie.gouv.fr']),
+    ('JM', 'Ambassade de France en Jamaïque', ARRAY['scac.kingston-amba@diplomatie.gouv.fr']),
+    ('MX', 'Ambassade de France au Mexique', ARRAY['scac.mexico-amba@diplomatie.gouv.fr']),
+    ('NI', 'Ambassade de France au Nicaragua', ARRAY['scac.managua-amba@diplomatie.gouv.fr']),
+    ('PA', 'Ambassade de France au Panama', ARRAY['scac.panama-amba@diplomatie.gouv.fr']),
+    ('PY', 'Ambassade de France au Paraguay', ARRAY['scac.asuncion-amba@diplomatie.gouv.fr']),
+    ('PE', 'Ambassade de France au Pérou', ARRAY['scac.lima-amba@diplomatie.gouv.fr']),
+    ('UY', 'Ambassade de France en Uruguay', ARRAY['scac.montevideo-amba@diplomatie.gouv.fr']),
+    ('VE', 'Ambassade de France au Venezuela', ARRAY['scac.caracas-amba@diplomatie.gouv.fr']),
+    ('TT', 'Ambassade de France à Trinité-et-Tobago', ARRAY['scac.port-d-espagne-amba@diplomatie.gouv.fr']),
+    ('BB', 'Ambassade de France à la Barbade', ARRAY['scac.bridgetown-amba@diplomatie.gouv.fr']),
+    ('BS', 'Ambassade de France aux Bahamas', ARRAY['scac.nassau-amba@diplomatie.gouv.fr']),
+    ('BZ', 'Ambassade de France au Belize', ARRAY['scac.belmopan-amba@diplomatie.gouv.fr']),
+    ('GY', 'Ambassade de France au Guyana', ARRAY['scac.georgetown-amba@diplomatie.gouv.fr']),
+    ('SR', 'Ambassade de France au Suriname', ARRAY['scac.paramaribo-amba@diplomatie.gouv.fr']),
+    ('LC', 'Ambassade de France à Sainte-Lucie', ARRAY['scac.castries-amba@diplomatie.gouv.fr']),
+    ('DM', 'Ambassade de France à la Dominique', ARRAY['scac.roseau-amba@diplomatie.gouv.fr']),
+    ('GD', 'Ambassade de France à la Grenade', ARRAY['scac.saint-georges-amba@diplomatie.gouv.fr']),
+    ('VC', 'Ambassade de France à Saint-Vincent-et-les-Grenadines', ARRAY['scac.kingstown-amba@diplomatie.gouv.fr']),
+    ('AG', 'Ambassade de France à Antigua-et-Barbuda', ARRAY['scac.saint-john-amba@diplomatie.gouv.fr']),
+    ('KN', 'Ambassade de France à Saint-Christophe-et-Niévès', ARRAY['scac.basseterre-amba@diplomatie.gouv.fr']),
+    ('SN', 'Ambassade de France au Sénégal', ARRAY['scac.dakar-amba@diplomatie.gouv.fr']),
+    ('MA', 'Ambassade de France au Maroc', ARRAY['scac.rabat-amba@diplomatie.gouv.fr']),
+    ('TN', 'Ambassade de France en Tunisie', ARRAY['scac.tunis-amba@diplomatie.gouv.fr']),
+    ('BJ', 'Ambassade de France au Bénin', ARRAY['scac.cotonou-amba@diplomatie.gouv.fr']),
+    ('CI', 'Ambassade de France en Côte d''Ivoire', ARRAY['scac.abidjan-amba@diplomatie.gouv.fr']),
+    ('CM', 'Ambassade de France au Cameroun', ARRAY['scac.yaounde-amba@diplomatie.gouv.fr']),
+    ('MG', 'Ambassade de France à Madagascar', ARRAY['scac.antananarivo-amba@diplomatie.gouv.fr']),
+    ('VN', 'Ambassade de France au Vietnam', ARRAY['scac.hanoi-amba@diplomatie.gouv.fr']),
+    ('KH', 'Ambassade de France au Cambodge', ARRAY['scac.phnom-penh-amba@diplomatie.gouv.fr']),
+    ('LB', 'Ambassade de France au Liban', ARRAY['scac.beyrouth-amba@diplomatie.gouv.fr']),
+    ('JP', 'Ambassade de France au Japon', ARRAY['scac.tokyo-amba@diplomatie.gouv.fr']),
+    ('CA', 'Ambassade de France au Canada', ARRAY['scac.ottawa-amba@diplomatie.gouv.fr']),
+    ('DE', 'Ambassade de France en Allemagne', ARRAY['scac.berlin-amba@diplomatie.gouv.fr']),
+    ('PL', 'Ambassade de France en Pologne', ARRAY['scac.varsovie-amba@diplomatie.gouv.fr']),
+    ('IN', 'Ambassade de France en Inde', ARRAY['scac.new-delhi-amba@diplomatie.gouv.fr'])
+ON CONFLICT (country) DO NOTHING;
+
+-- +goose Down
+DELETE FROM embassies WHERE country IN ('AR', 'BO', 'BR', 'CL', 'CO', 'CR', 'CU', 'DO', 'EC', 'SV', 'GT', 'HT', 'HN', 'JM', 'MX', 'NI', 'PA', 'PY', 'PE', 'UY', 'VE', 'TT', 'BB', 'BS', 'BZ', 'GY', 'SR', 'LC', 'DM', 'GD', 'VC', 'AG', 'KN', 'SN', 'MA', 'TN', 'BJ', 'CI', 'CM', 'MG', 'VN', 'KH', 'LB', 'JP', 'CA', 'DE', 'PL', 'IN');

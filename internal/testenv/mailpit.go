@@ -1,0 +1,371 @@
+package testenv
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/daect/expectct/internal/mail"
+)
+
+// Mailpit is a Mailpit server started for one test: it accepts every message on
+// SMTPPort and shows what it received through its HTTP API on HTTPPort.
+type Mailpit struct {
+	SMTPPort, HTTPPort int
+
+	base string // HTTP API root, e.g. http://127.0.0.1:1234
+	http *http.Client
+	logs *syncBuffer
+}
+
+// MailpitMessage is one delivered e-mail as Mailpit parsed it.
+type MailpitMessage struct {
+	ID        string // Mailpit's own ID, for its API
+	MessageID string // Message-ID header with its angle brackets, as mail.MessageID returns it
+	From      string // address only
+	Subject   string
+	To, Cc    []string // addresses only
+	Text      string
+	HTML      string
+	Headers   map[string][]string // every header, keyed by canonical name
+}
+
+// StartMailpit runs <repo>/bin/mailpit on free loopback ports with a database in
+// a temporary directory, waits until it accepts SMTP and answers its API, and
+// stops it when the test ends. Messages carrying a Message-ID already received
+// are dropped (--ignore-duplicate-ids), as a deduplicating mail system would.
+// Chaos triggers are enabled but idle until SetChaos.
+func StartMailpit(t testing.TB) *Mailpit {
+	t.Helper()
+	bin := filepath.Join(RepoRoot(t), "bin", "mailpit")
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("testenv: Mailpit binary missing (%v): run `make tools` to build bin/mailpit", err)
+	}
+	// Free ports are found by binding then releasing them, so another process may
+	// take one in between: try again with new ports rather than fail the test.
+	var errs []string
+	for range 3 {
+		m, err := startMailpit(t, bin)
+		if err == nil {
+			return m
+		}
+		errs = append(errs, err.Error())
+	}
+	t.Fatalf("testenv: Mailpit did not start:\n%s", strings.Join(errs, "\n"))
+	return nil
+}
+
+func startMailpit(t testing.TB, bin string) (*Mailpit, error) {
+	ports, err := freePorts(2)
+	if err != nil {
+		return nil, err
+	}
+	m := &Mailpit{
+		SMTPPort: ports[0],
+		HTTPPort: ports[1],
+		base:     "http://127.0.0.1:" + strconv.Itoa(ports[1]),
+		http:     &http.Client{Timeout: 10 * time.Second},
+		logs:     &syncBuffer{},
+	}
+	cmd := exec.Command(bin,
+		"--smtp", "127.0.0.1:"+strconv.Itoa(m.SMTPPort),
+		"--listen", "127.0.0.1:"+strconv.Itoa(m.HTTPPort),
+		"--database", filepath.Join(t.TempDir(), "mailpit.db"),
+		"--ignore-duplicate-ids",
+		"--enable-chaos",
+		"--max", "0", // keep every message: a load test may send more than the default 500
+		"--disable-version-check",
+		"--smtp-disable-rdns",
+	)
+	cmd.Env = withoutMailpitEnv(os.Environ())
+	cmd.Stdout = m.logs
+	cmd.Stderr = m.logs
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start %s: %w", bin, err)
+	}
+	exited := make(chan struct{})
+	go func() {
+		_ = cmd.Wait() // the exit status of a killed server says nothing useful
+		close(exited)
+	}()
+	stop := func() {
+		_ = cmd.Process.Kill() // fails only if it already exited, which is what we want
+		<-exited
+	}
+
+	deadline := time.Now().Add(20 * time.Second)
+	for !m.ready() {
+		select {
+		case <-exited:
+			return nil, fmt.Errorf("mailpit exited before it was ready:\n%s", m.logs.String())
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return nil, fmt.Errorf("mailpit not ready after 20s:\n%s", m.logs.String())
+		}
+	}
+	t.Cleanup(func() {
+		stop()
+		if t.Failed() {
+			t.Logf("mailpit output:\n%s", m.logs.String())
+		}
+	})
+	return m, nil
+}
+
+// ready is true once the API answers /readyz and the SMTP port accepts connections.
+func (m *Mailpit) ready() bool {
+	resp, err := m.http.Get(m.base + "/readyz")
+	if err != nil {
+		return false
+	}
+	_ = resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return false
+	}
+	conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(m.SMTPPort), time.Second)
+	if err != nil {
+		return false
+	}
+	_ = conn.Close()
+	return true
+}
+
+// SMTPConfig is a mail.SMTPConfig that delivers to this Mailpit.
+func (m *Mailpit) SMTPConfig() mail.SMTPConfig {
+	return mail.SMTPConfig{
+		Host:    "127.0.0.1",
+		Port:    m.SMTPPort,
+		TLS:     mail.TLSNone,
+		From:    "EXPE-CT <no-reply@expectct.test>",
+		Timeout: 10 * time.Second,
+	}
+}
+
+// URL is the root of Mailpit's web UI and HTTP API, handy when debugging a test.
+func (m *Mailpit) URL() string { return m.base }
+
+type mailpitAddress struct {
+	Name    string
+	Address string
+}
+
+type mailpitSummary struct {
+	ID string
+}
+
+type mailpitList struct {
+	MessagesCount int              `json:"messages_count"`
+	Messages      []mailpitSummary `json:"messages"`
+}
+
+type mailpitDetail struct {
+	ID        string
+	MessageID string
+	From      *mailpitAddress
+	To, Cc    []mailpitAddress
+	Subject   string
+	Text      string
+	HTML      string
+}
+
+// Messages returns every message received so far, oldest first, with bodies and
+// headers. The API pages newest first, so call it once sending has stopped (as
+// WaitFor does) or a message arriving mid-listing may be seen twice.
+func (m *Mailpit) Messages(t testing.TB) []MailpitMessage {
+	t.Helper()
+	var ids []string
+	for {
+		var page mailpitList
+		m.getJSON(t, "/api/v1/messages?limit=200&start="+strconv.Itoa(len(ids)), &page)
+		for _, s := range page.Messages {
+			ids = append(ids, s.ID)
+		}
+		if len(page.Messages) == 0 || len(ids) >= page.MessagesCount {
+			break
+		}
+	}
+	slices.Reverse(ids) // the API lists newest first
+	out := make([]MailpitMessage, 0, len(ids))
+	for _, id := range ids {
+		out = append(out, m.Message(t, id))
+	}
+	return out
+}
+
+// Message fetches one message by its Mailpit ID.
+func (m *Mailpit) Message(t testing.TB, id string) MailpitMessage {
+	t.Helper()
+	var d mailpitDetail
+	m.getJSON(t, "/api/v1/message/"+url.PathEscape(id), &d)
+	msg := MailpitMessage{
+		ID:        d.ID,
+		MessageID: "<" + d.MessageID + ">", // Mailpit stores it without brackets
+		Subject:   d.Subject,
+		To:        addresses(d.To),
+		Cc:        addresses(d.Cc),
+		Text:      d.Text,
+		HTML:      d.HTML,
+	}
+	if d.From != nil {
+		msg.From = d.From.Address
+	}
+	m.getJSON(t, "/api/v1/message/"+url.PathEscape(id)+"/headers", &msg.Headers)
+	return msg
+}
+
+func addresses(as []mailpitAddress) []string {
+	out := make([]string, 0, len(as))
+	for _, a := range as {
+		out = append(out, a.Address)
+	}
+	return out
+}
+
+// Count returns how many messages Mailpit holds, without fetching them.
+func (m *Mailpit) Count(t testing.TB) int {
+	t.Helper()
+	var page mailpitList
+	m.getJSON(t, "/api/v1/messages?limit=1", &page)
+	return page.MessagesCount
+}
+
+// WaitFor waits until at least n messages arrived and returns them all, oldest
+// first. It fails the test when timeout passes first.
+func (m *Mailpit) WaitFor(t testing.TB, n int, timeout time.Duration) []MailpitMessage {
+	t.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		if m.Count(t) >= n {
+			return m.Messages(t)
+		}
+		if time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	got := m.Messages(t)
+	subjects := make([]string, 0, len(got))
+	for _, g := range got {
+		subjects = append(subjects, fmt.Sprintf("  %s to %v: %s", g.MessageID, g.To, g.Subject))
+	}
+	t.Fatalf("testenv: waited %s for %d message(s), Mailpit has %d:\n%s", timeout, n, len(got), strings.Join(subjects, "\n"))
+	return nil
+}
+
+// DeleteAll empties the mailbox, for a test that reuses one Mailpit across steps.
+func (m *Mailpit) DeleteAll(t testing.TB) {
+	t.Helper()
+	m.do(t, http.MethodDelete, "/api/v1/messages", nil, nil)
+}
+
+// MailpitChaos makes Mailpit's SMTP server fail on purpose. A zero trigger is off.
+type MailpitChaos struct {
+	Sender         MailpitTrigger // MAIL FROM
+	Recipient      MailpitTrigger // RCPT TO
+	Authentication MailpitTrigger // AUTH
+}
+
+// MailpitTrigger answers with ErrorCode (400 to 599) on Probability percent of commands.
+type MailpitTrigger struct {
+	ErrorCode   int
+	Probability int
+}
+
+// SetChaos replaces the chaos triggers; SetChaos(t, MailpitChaos{}) turns them all off.
+func (m *Mailpit) SetChaos(t testing.TB, c MailpitChaos) {
+	t.Helper()
+	body, err := json.Marshal(c)
+	if err != nil {
+		t.Fatalf("testenv: encode chaos triggers: %v", err)
+	}
+	m.do(t, http.MethodPut, "/api/v1/chaos", body, nil)
+}
+
+func (m *Mailpit) getJSON(t testing.TB, path string, v any) {
+	t.Helper()
+	m.do(t, http.MethodGet, path, nil, v)
+}
+
+func (m *Mailpit) do(t testing.TB, method, path string, body []byte, v any) {
+	t.Helper()
+	req, err := http.NewRequest(method, m.base+path, bytes.NewReader(body))
+	if err != nil {
+		t.Fatalf("testenv: mailpit %s %s: %v", method, path, err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := m.http.Do(req)
+	if err != nil {
+		t.Fatalf("testenv: mailpit %s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("testenv: mailpit %s %s: read body: %v", method, path, err)
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("testenv: mailpit %s %s: %s: %s", method, path, resp.Status, bytes.TrimSpace(data))
+	}
+	if v != nil {
+		if err := json.Unmarshal(data, v); err != nil {
+			t.Fatalf("testenv: mailpit %s %s: decode: %v", method, path, err)
+		}
+	}
+}
+
+// freePorts returns n distinct loopback ports that were free a moment ago.
+func freePorts(n int) ([]int, error) {
+	ports := make([]int, 0, n)
+	for range n {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			return nil, fmt.Errorf("find a free port: %w", err)
+		}
+		// Keep each listener open until all are chosen, so the ports differ.
+		defer l.Close()
+		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
+	}
+	return ports, nil
+}
+
+// withoutMailpitEnv drops MP_* variables, which Mailpit reads as configuration
+// and which could override the flags above.
+func withoutMailpitEnv(env []string) []string {
+	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+		return strings.HasPrefix(kv, "MP_")
+	})
+}
+
+// syncBuffer collects the server's output from its two streams.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
