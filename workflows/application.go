@@ -27,11 +27,14 @@ var (
 
 // application is the workflow's memory of one application.
 type application struct {
-	st   lifecycle.State
-	seq  int
-	lock workflow.Mutex
-	prog rules.Rules
-	acts *activities.Activities
+	st  lifecycle.State
+	seq int
+	// recorded is set once the submission is in the journal: human steps
+	// wait for it so the submission is always the journal's first row.
+	recorded bool
+	lock     workflow.Mutex
+	prog     rules.Rules
+	acts     *activities.Activities
 }
 
 // Application is the workflow of one application, from submission to decision.
@@ -61,6 +64,7 @@ func Application(ctx workflow.Context, in lifecycle.StartInput) (lifecycle.State
 	); err != nil {
 		return a.st, err
 	}
+	a.recorded = true
 	if err := a.consultEmbassy(ctx); err != nil {
 		return a.st, err
 	}
@@ -78,6 +82,9 @@ func Application(ctx workflow.Context, in lifecycle.StartInput) (lifecycle.State
 // consultEmbassy asks the embassy for its avis, reminds it, and moves on
 // without one when the deadline passes.
 func (a *application) consultEmbassy(ctx workflow.Context) error {
+	if a.closed() {
+		return nil
+	}
 	a.st.Status = lifecycle.StatusEmbassyConsultation
 	country := a.st.Country()
 	found, err := a.lookupEmbassy(ctx, country)

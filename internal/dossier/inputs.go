@@ -2,6 +2,7 @@ package dossier
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/go-playground/validator/v10"
 )
@@ -23,4 +24,15 @@ func ValidateStruct(v any) error {
 		fields = append(fields, std.fieldError(fe))
 	}
 	return newValidationError(KindInvalid, fields)
+}
+
+// ValidateCountry checks an ISO 3166-1 alpha-2 code given outside a dossier
+// (a URL path, a flag).
+func ValidateCountry(cc string) error {
+	if err := std.v.Var(cc, "required,iso3166_1_alpha2"); err != nil || strings.ToUpper(cc) != cc {
+		return newValidationError(KindInvalid, []FieldError{{Field: "country", Rule: "iso3166_1_alpha2",
+			MessageFR: "« " + cc + " » n'est pas un code pays ISO 3166-1 alpha-2 (deux lettres majuscules)",
+			MessageEN: "\"" + cc + "\" is not an ISO 3166-1 alpha-2 country code (two capital letters)"}})
+	}
+	return nil
 }

@@ -100,12 +100,13 @@ const (
 	ActionWithdraw           Action = "withdraw"
 	ActionAuditVerify        Action = "audit_verify"
 	ActionEmbassyDirectory   Action = "embassy_directory"
+	ActionEmbassyList        Action = "embassy_list"
 )
 
 // AllActions lists every action, for the permission matrix.
 var AllActions = []Action{ActionSubmit, ActionRead, ActionList, ActionHistory, ActionOpinion,
 	ActionRequestComplements, ActionComplements, ActionRecommend, ActionDecide, ActionWithdraw,
-	ActionAuditVerify, ActionEmbassyDirectory}
+	ActionAuditVerify, ActionEmbassyDirectory, ActionEmbassyList}
 
 // rolesFor is the permission table of domain.md.
 var rolesFor = map[Action][]Role{
@@ -121,6 +122,7 @@ var rolesFor = map[Action][]Role{
 	ActionWithdraw:           {RoleApplicant},
 	ActionAuditVerify:        {RoleAuditor, RoleAdmin},
 	ActionEmbassyDirectory:   {RoleAdmin},
+	ActionEmbassyList:        {RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
 }
 
 // Allows tells whether the role may perform the action at all (scope aside).

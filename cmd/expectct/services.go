@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+	sdklog "go.temporal.io/sdk/log"
+
+	"github.com/daect/expectct/activities"
+	"github.com/daect/expectct/internal/api"
+	"github.com/daect/expectct/internal/auth"
+	"github.com/daect/expectct/internal/config"
+	"github.com/daect/expectct/internal/lifecycle"
+	"github.com/daect/expectct/internal/mail"
+	"github.com/daect/expectct/internal/metrics"
+	"github.com/daect/expectct/internal/rules"
+	"github.com/daect/expectct/internal/store"
+	"github.com/daect/expectct/worker"
+)
+
+// serviceCommands are the processes of the system: api, worker, dev, migrate,
+// plus the local helpers token and healthcheck.
+func serviceCommands() []*cobra.Command {
+	return []*cobra.Command{apiCmd(), workerCmd(), devCmd(), migrateCmd(), tokenCmd(), healthcheckCmd()}
+}
+
+// withConfig gives a command the configuration flags and checks them.
+func withConfig(cmd *cobra.Command, run func(ctx context.Context, cfg *config.Config) error) *cobra.Command {
+	cfg := &config.Config{}
+	cfg.Bind(cmd.Flags())
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := cfg.Check(); err != nil {
+			return err
+		}
+		ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return run(ctx, cfg)
+	}
+	return cmd
+}
+
+func migrateCmd() *cobra.Command {
+	return withConfig(&cobra.Command{
+		Use:   "migrate",
+		Short: "Create the database if missing and apply the schema migrations (idempotent)",
+		Args:  cobra.NoArgs,
+	}, func(ctx context.Context, cfg *config.Config) error {
+		return migrateDatabase(ctx, cfg, cfg.Logger())
+	})
+}
+
+func migrateDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	if err := store.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	if err := store.Migrate(ctx, cfg.DatabaseURL); err != nil {
+		return err
+	}
+	log.Info("database migrated")
+	return nil
+}
+
+// connect opens the database and the Temporal client, with errors that say
+// how to fix a missing component.
+func connect(ctx context.Context, cfg *config.Config, logger *slog.Logger, metrics client.MetricsHandler) (*store.Store, client.Client, error) {
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%w\nPostgreSQL must be reachable at DATABASE_URL (start it with `pg_ctlcluster 15 main start` or `docker compose up postgres`, then run `expectct migrate`)", err)
+	}
+	opts := client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk"))}
+	if metrics != nil {
+		opts.MetricsHandler = metrics
+	}
+	c, err := client.DialContext(ctx, opts)
+	if err != nil {
+		st.Close()
+		return nil, nil, fmt.Errorf("cannot reach Temporal at %s: %w (start it with `make run` or `docker compose up temporal`)", cfg.TemporalAddress, err)
+	}
+	return st, c, nil
+}
+
+func apiCmd() *cobra.Command {
+	return withConfig(&cobra.Command{
+		Use:   "api",
+		Short: "Serve the HTTP API",
+		Args:  cobra.NoArgs,
+	}, func(ctx context.Context, cfg *config.Config) error {
+		log := cfg.Logger()
+		return runAPI(ctx, cfg, log, nil)
+	})
+}
+
+// runAPI serves until ctx ends; ready, when set, receives the bound address.
+func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, ready chan<- string) error {
+	prog, err := rules.Load(cfg.RulesFile)
+	if err != nil {
+		return err
+	}
+	st, c, err := connect(ctx, cfg, log, nil)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	defer c.Close()
+	if cfg.TokenKey == config.DevTokenKey {
+		log.Warn("EXPECTCT_TOKEN_KEY is not set: tokens are signed with the public development key")
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	srv := &api.Server{Temporal: c, Store: st, Keys: auth.NewKeys(cfg.TokenKey), Rules: prog, TaskQueue: cfg.TaskQueue,
+		MaxBodyBytes: cfg.MaxBodyBytes, UpdateTimeout: cfg.UpdateTimeout, Log: log, Registry: reg}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("/", srv.Handler())
+	return serveHTTP(ctx, cfg.Listen, mux, log, "api", ready)
+}
+
+func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger, name string, ready chan<- string) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("%s: listen on %s: %w", name, addr, err)
+	}
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute, WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute}
+	log.Info(name+" listening", "address", ln.Addr().String())
+	if ready != nil {
+		ready <- ln.Addr().String()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdown); err != nil {
+		return err
+	}
+	log.Info(name + " stopped")
+	return nil
+}
+
+func workerCmd() *cobra.Command {
+	return withConfig(&cobra.Command{
+		Use:   "worker",
+		Short: "Run the Temporal worker (application workflows and activities)",
+		Args:  cobra.NoArgs,
+	}, func(ctx context.Context, cfg *config.Config) error {
+		return runWorker(ctx, cfg, cfg.Logger())
+	})
+}
+
+// runWorker runs the worker until ctx ends, with its metrics on /metrics.
+func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	st, c, err := connect(ctx, cfg, log, sdkMetrics(reg))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	defer c.Close()
+	sender, err := mail.NewSender(cfg.SMTP())
+	if err != nil {
+		return fmt.Errorf("SMTP configuration: %w", err)
+	}
+	w := worker.New(c, cfg.TaskQueue, &activities.Activities{Store: st, Mailer: sender, Secretariat: cfg.Secretariat, Log: log})
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("start worker: %w", err)
+	}
+	defer w.Stop()
+	log.Info("worker started", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress)
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("alive\n")) })
+	return serveHTTP(ctx, cfg.MetricsListen, mux, log, "worker metrics", nil)
+}
+
+// sdkMetrics exposes the Temporal SDK's metrics through Prometheus.
+func sdkMetrics(reg *prometheus.Registry) client.MetricsHandler {
+	return metrics.NewTemporalHandler(reg)
+}
+
+func tokenCmd() *cobra.Command {
+	var role, subject, siren string
+	var countries []string
+	var ttl time.Duration
+	cmd := &cobra.Command{
+		Use:   "token --role ROLE --subject ID [--siren N] [--country CC]...",
+		Short: "Issue a bearer token signed with the local key (EXPECTCT_TOKEN_KEY)",
+		Long: "Issue a bearer token for development and operations. Roles: applicant (needs --siren), " +
+			"embassy (needs --country, repeatable), instructor, decider, auditor, admin.",
+		Args: cobra.NoArgs,
+	}
+	cmd.Flags().StringVar(&role, "role", "", "applicant, embassy, instructor, decider, auditor or admin")
+	cmd.Flags().StringVar(&subject, "subject", "", "who the token identifies (account ID)")
+	cmd.Flags().StringVar(&siren, "siren", "", "applicant: SIREN of the collectivité")
+	cmd.Flags().StringSliceVar(&countries, "country", nil, "embassy: ISO country code covered (repeatable)")
+	cmd.Flags().DurationVar(&ttl, "ttl", 12*time.Hour, "validity")
+	key := cmd.Flags().String("token-key", envOr("EXPECTCT_TOKEN_KEY", config.DevTokenKey), "signing key (env EXPECTCT_TOKEN_KEY)")
+	_ = cmd.MarkFlagRequired("role")
+	_ = cmd.MarkFlagRequired("subject")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		a := lifecycle.Actor{ID: subject, Role: lifecycle.Role(role), SIREN: siren, Countries: countries}
+		tok, err := auth.NewKeys(*key).Issue(a, ttl, time.Now())
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), tok)
+		return nil
+	}
+	return cmd
+}
+
+func healthcheckCmd() *cobra.Command {
+	var url string
+	cmd := &cobra.Command{
+		Use:   "healthcheck",
+		Short: "Exit 0 when the URL answers 200 (container healthchecks)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, cancel := context.WithTimeout(cmd.Context(), 5*time.Second)
+			defer cancel()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+			if err != nil {
+				return err
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				return err
+			}
+			defer resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return errors.New(url + ": " + resp.Status)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&url, "url", "http://127.0.0.1:8080/healthz", "URL to check")
+	return cmd
+}

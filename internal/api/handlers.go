@@ -1,0 +1,277 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/daect/expectct/internal/audit"
+	"github.com/daect/expectct/internal/dossier"
+	"github.com/daect/expectct/internal/lifecycle"
+	"github.com/daect/expectct/internal/store"
+	"github.com/daect/expectct/workflows"
+)
+
+// SubmitResult answers a submission.
+type SubmitResult struct {
+	ApplicationID string           `json:"application_id"`
+	Status        lifecycle.Status `json:"status"`
+	RulesVersion  string           `json:"rules_version"`
+	Flags         []string         `json:"flags"`
+	Created       bool             `json:"created"`
+}
+
+func (s *Server) submit(r *request) (int, any, error) {
+	d, err := dossier.Decode(r.Body, s.MaxBodyBytes)
+	if err != nil {
+		return 0, nil, decodeErr(err)
+	}
+	flags, err := dossier.Validate(d, s.Rules.Policy(), s.Now().In(lifecycle.Paris))
+	if err != nil {
+		return 0, nil, err
+	}
+	if d.Collectivite.SIREN != r.actor.SIREN {
+		return 0, nil, errForbidden(fmt.Sprintf("applicant acts for SIREN %s, not %s", r.actor.SIREN, d.Collectivite.SIREN))
+	}
+	key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
+	if len(key) > 200 {
+		return 0, nil, fromValidation(&dossier.ValidationError{Kind: dossier.KindMalformed, Fields: []dossier.FieldError{{
+			Field: "Idempotency-Key", Rule: "max",
+			MessageFR: "La clé d'idempotence ne doit pas dépasser 200 caractères",
+			MessageEN: "The idempotency key must not exceed 200 characters"}}})
+	}
+	id := applicationID(d.Collectivite.SIREN, key)
+	r.appID = id
+	res := SubmitResult{ApplicationID: id, Status: lifecycle.StatusSubmitted, RulesVersion: s.Rules.Version, Flags: flags, Created: true}
+	if res.Flags == nil {
+		res.Flags = []string{}
+	}
+	_, err = s.Temporal.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{
+		ID:                    id,
+		TaskQueue:             s.TaskQueue,
+		WorkflowIDReusePolicy: enumsReject,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.StatusKey.ValueSet(string(lifecycle.StatusSubmitted)),
+			workflows.CountryKey.ValueSet(d.Partner.Country)),
+	}, workflows.WorkflowName, lifecycle.StartInput{
+		ApplicationID: id, Submitter: r.actor, Dossier: d, Rules: s.Rules, Flags: flags,
+	})
+	var started *serviceerror.WorkflowExecutionAlreadyStarted
+	switch {
+	case errors.As(err, &started):
+		// The same collectivité sent the same key: this is the first application.
+		res.Created = false
+		if st, qerr := s.state(r.Context(), id); qerr == nil {
+			res.Status, res.RulesVersion, res.Flags = st.Status, st.RulesVersion, st.Flags
+		}
+		return http.StatusOK, res, nil
+	case err != nil:
+		return 0, nil, err
+	}
+	s.Log.Info("application submitted", "application_id", id, "actor", r.actor.ID, "country", d.Partner.Country)
+	return http.StatusCreated, res, nil
+}
+
+// state asks the workflow for the application's full state.
+func (s *Server) state(ctx context.Context, id string) (lifecycle.State, error) {
+	var st lifecycle.State
+	v, err := s.Temporal.QueryWorkflow(ctx, id, "", lifecycle.QueryStatus)
+	if err != nil {
+		return st, err
+	}
+	return st, v.Get(&st)
+}
+
+// inScope refuses an actor who does not act for this application, judged on
+// the read model (or the workflow while the read model is being written).
+func (s *Server) inScope(r *request) error {
+	siren, country, err := s.scopeOf(r.Context(), r.appID)
+	if err != nil {
+		return err
+	}
+	if !r.actor.InScope(siren, country) {
+		return errForbidden(fmt.Sprintf("%s %q does not act for application %s", r.actor.Role, r.actor.ID, r.appID))
+	}
+	return nil
+}
+
+func (s *Server) scopeOf(ctx context.Context, id string) (siren, country string, err error) {
+	a, err := s.Store.Application(ctx, id)
+	if err == nil {
+		return a.SIREN, a.Country, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return "", "", err
+	}
+	st, err := s.state(ctx, id)
+	if err != nil {
+		return "", "", err
+	}
+	return st.SIREN(), st.Country(), nil
+}
+
+func (s *Server) read(r *request) (int, any, error) {
+	if err := s.inScope(r); err != nil {
+		return 0, nil, err
+	}
+	st, err := s.state(r.Context(), r.appID)
+	if err != nil {
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			// The workflow history is past retention: the read model remains.
+			a, err := s.Store.Application(r.Context(), r.appID)
+			return http.StatusOK, a, err
+		}
+		return 0, nil, err
+	}
+	return http.StatusOK, st, nil
+}
+
+func (s *Server) list(r *request) (int, any, error) {
+	q := r.URL.Query()
+	f := store.Filter{Status: q.Get("status"), Country: strings.ToUpper(q.Get("country")), SIREN: q.Get("siren"), Cursor: q.Get("cursor")}
+	var bad []dossier.FieldError
+	if f.Status != "" && !lifecycle.Status(f.Status).Valid() {
+		bad = append(bad, dossier.FieldError{Field: "status", Rule: "oneof",
+			MessageFR: "Statut inconnu: " + f.Status, MessageEN: "Unknown status: " + f.Status})
+	}
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 200 {
+			bad = append(bad, dossier.FieldError{Field: "limit", Rule: "range",
+				MessageFR: "limit doit être un entier entre 1 et 200", MessageEN: "limit must be an integer from 1 to 200"})
+		}
+		f.Limit = n
+	}
+	if len(bad) > 0 {
+		return 0, nil, fromValidation(&dossier.ValidationError{Kind: dossier.KindMalformed, Fields: bad})
+	}
+	switch r.actor.Role {
+	case lifecycle.RoleApplicant:
+		if f.SIREN != "" && f.SIREN != r.actor.SIREN {
+			return 0, nil, errForbidden("an applicant lists only its own collectivité's applications")
+		}
+		f.SIREN = r.actor.SIREN
+	case lifecycle.RoleEmbassy:
+		f.Countries = r.actor.Countries
+	}
+	page, err := s.Store.List(r.Context(), f)
+	if err != nil {
+		return 0, nil, err
+	}
+	if page.Items == nil {
+		page.Items = []store.Application{}
+	}
+	return http.StatusOK, page, nil
+}
+
+func (s *Server) history(r *request) (int, any, error) {
+	tl, err := audit.History(r.Context(), s.Temporal, s.Store, r.appID)
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, tl, nil
+}
+
+func (s *Server) verify(r *request) (int, any, error) {
+	rep, err := audit.Verify(r.Context(), s.Temporal, s.Store, r.URL.Query().Get("application_id"))
+	if err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, rep, nil
+}
+
+func (s *Server) listEmbassies(r *request) (int, any, error) {
+	list, err := s.Store.Embassies(r.Context())
+	return http.StatusOK, list, err
+}
+
+// EmbassyInput sets a country's embassy contact.
+type EmbassyInput struct {
+	Name   string   `json:"name" validate:"required,max=200"`
+	Emails []string `json:"emails" validate:"required,min=1,max=10,dive,email"`
+}
+
+func (s *Server) setEmbassy(r *request) (int, any, error) {
+	cc := r.PathValue("country")
+	var in EmbassyInput
+	if err := decodeStrict(r.Body, &in); err != nil {
+		return 0, nil, err
+	}
+	if err := dossier.ValidateCountry(cc); err != nil {
+		return 0, nil, err
+	}
+	if err := dossier.ValidateStruct(in); err != nil {
+		return 0, nil, err
+	}
+	e := store.Embassy{Country: cc, Name: in.Name, Emails: in.Emails}
+	if err := s.Store.SetEmbassy(r.Context(), e); err != nil {
+		return 0, nil, err
+	}
+	s.Log.Info("embassy contact set", "country", cc, "actor", r.actor.ID)
+	saved, err := s.Store.Embassy(r.Context(), cc)
+	return http.StatusOK, saved, err
+}
+
+// decodeStrict reads one JSON object into v, refusing unknown fields, wrong
+// types and trailing data, with the field named in the error.
+func decodeStrict(body io.Reader, v any) error {
+	raw, err := io.ReadAll(body)
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return &dossier.ValidationError{Kind: dossier.KindTooLarge, Fields: []dossier.FieldError{{Field: "$", Rule: "too_large",
+				MessageFR: fmt.Sprintf("Le corps de la requête dépasse %d octets", tooBig.Limit),
+				MessageEN: fmt.Sprintf("The request body exceeds %d bytes", tooBig.Limit)}}}
+		}
+		return errUnavailable("reading the request: " + err.Error())
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	fe := func(field, rule, fr, en string) error {
+		return &dossier.ValidationError{Kind: dossier.KindMalformed, Fields: []dossier.FieldError{{Field: field, Rule: rule, MessageFR: fr, MessageEN: en}}}
+	}
+	if err := dec.Decode(v); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		var syntaxErr *json.SyntaxError
+		switch {
+		case errors.As(err, &typeErr):
+			return fe(typeErr.Field, "type", "Type de valeur incorrect pour "+typeErr.Field+" ("+typeErr.Value+")",
+				"Wrong value type for "+typeErr.Field+" ("+typeErr.Value+")")
+		case strings.HasPrefix(err.Error(), "json: unknown field "):
+			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+			return fe(name, "unknown_field", "Champ inconnu: "+name, "Unknown field: "+name)
+		case errors.As(err, &syntaxErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+			return fe("$", "malformed", "Le corps de la requête n'est pas un objet JSON valide", "The request body is not a valid JSON object")
+		default:
+			return fe("$", "format", "Valeur illisible: "+err.Error(), "Unreadable value: "+err.Error())
+		}
+	}
+	if dec.More() {
+		return fe("$", "malformed", "Données en trop après l'objet JSON", "Trailing data after the JSON object")
+	}
+	return nil
+}
+
+func decodeErr(err error) error {
+	var ve *dossier.ValidationError
+	if errors.As(err, &ve) {
+		return ve
+	}
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return &dossier.ValidationError{Kind: dossier.KindTooLarge, Fields: []dossier.FieldError{{Field: "$", Rule: "too_large",
+			MessageFR: "Le corps de la requête est trop volumineux", MessageEN: "The request body is too large"}}}
+	}
+	return errUnavailable("reading the request: " + err.Error())
+}

@@ -1,0 +1,202 @@
+// Package api is the HTTP API of expectct: JSON under /v1, bearer tokens,
+// RFC 9457 problems. Human steps call the workflow's Updates and wait for
+// their result, so the caller learns at once whether the step was accepted.
+// Every refused or unauthorized attempt is written to the attempts table.
+package api
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base32"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.temporal.io/sdk/client"
+
+	"github.com/daect/expectct/internal/auth"
+	"github.com/daect/expectct/internal/lifecycle"
+	"github.com/daect/expectct/internal/rules"
+	"github.com/daect/expectct/internal/store"
+)
+
+// Server serves the API.
+type Server struct {
+	Temporal      client.Client
+	Store         *store.Store
+	Keys          auth.Keys
+	Rules         rules.Rules
+	TaskQueue     string
+	MaxBodyBytes  int64
+	UpdateTimeout time.Duration
+	Log           *slog.Logger
+	// Registry receives the API's metrics; nil means no metrics.
+	Registry prometheus.Registerer
+	// Now is the clock; tests may set it.
+	Now func() time.Time
+}
+
+// route is one endpoint: its pattern, the action it performs (for the
+// permission check and the attempts log) and its handler.
+type route struct {
+	method, path string
+	action       lifecycle.Action
+	handle       func(*request) (int, any, error)
+}
+
+func (s *Server) routes() []route {
+	steps := []route{}
+	for _, st := range stepRoutes {
+		steps = append(steps, route{"POST", "/v1/applications/{id}/" + st.path, st.action, s.step(st)})
+	}
+	return append([]route{
+		{"POST", "/v1/applications", lifecycle.ActionSubmit, s.submit},
+		{"GET", "/v1/applications", lifecycle.ActionList, s.list},
+		{"GET", "/v1/applications/{id}", lifecycle.ActionRead, s.read},
+		{"GET", "/v1/applications/{id}/history", lifecycle.ActionHistory, s.history},
+		{"GET", "/v1/audit/verify", lifecycle.ActionAuditVerify, s.verify},
+		{"GET", "/v1/embassies", lifecycle.ActionEmbassyList, s.listEmbassies},
+		{"PUT", "/v1/embassies/{country}", lifecycle.ActionEmbassyDirectory, s.setEmbassy},
+	}, steps...)
+}
+
+// Handler builds the HTTP handler.
+func (s *Server) Handler() http.Handler {
+	if s.Now == nil {
+		s.Now = time.Now
+	}
+	if s.Log == nil {
+		s.Log = slog.Default()
+	}
+	if s.MaxBodyBytes <= 0 {
+		s.MaxBodyBytes = 1 << 20
+	}
+	if s.UpdateTimeout <= 0 {
+		s.UpdateTimeout = 30 * time.Second
+	}
+	m := newMetrics(s.Registry)
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.Handle(rt.method+" "+rt.path, m.wrap(rt.method+" "+rt.path, s.authenticated(rt)))
+	}
+	mux.Handle("GET /healthz", m.wrap("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "alive"})
+	})))
+	mux.Handle("GET /readyz", m.wrap("GET /readyz", http.HandlerFunc(s.ready)))
+	mux.Handle("GET /v1/openapi.json", m.wrap("GET /v1/openapi.json", http.HandlerFunc(serveOpenAPI)))
+	mux.Handle("/", m.wrap("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		writeProblem(w, errNotFound("no route "+r.Method+" "+r.URL.Path))
+	})))
+	return mux
+}
+
+// request is what a handler works with: the caller and the HTTP request.
+type request struct {
+	*http.Request
+	w      http.ResponseWriter
+	actor  lifecycle.Actor
+	action lifecycle.Action
+	appID  string
+}
+
+// authenticated checks the token and the role, runs the handler, writes its
+// result and logs any refusal in the attempts table.
+func (s *Server) authenticated(rt route) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		req := &request{Request: r, w: w, action: rt.action, appID: r.PathValue("id")}
+		var status int
+		var body any
+		var err error
+		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		switch {
+		case !ok || token == "":
+			err = errUnauthorized("a bearer token is required (Authorization: Bearer ...)")
+		default:
+			req.actor, err = s.Keys.Verify(strings.TrimSpace(token))
+			if err != nil {
+				err = errUnauthorized(err.Error())
+			} else if !lifecycle.Allows(req.actor.Role, rt.action) {
+				err = errForbidden("role " + string(req.actor.Role) + " may not " + string(rt.action))
+			}
+		}
+		if err == nil {
+			r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
+			status, body, err = rt.handle(req)
+		}
+		if err != nil {
+			p := fromError(err)
+			s.refused(req, p)
+			writeProblem(w, p)
+			return
+		}
+		writeJSON(w, status, body)
+	})
+}
+
+// refused writes a refusal to the attempts table (the history never shows
+// it) and to the log. 404 and 503 are not attempts against the rules.
+func (s *Server) refused(req *request, p *Problem) {
+	log := s.Log.With("action", req.action, "application_id", req.appID, "actor", req.actor.ID,
+		"role", req.actor.Role, "status", p.Status, "reason", p.Detail)
+	if p.Status == http.StatusServiceUnavailable {
+		log.Error("request failed: dependency unavailable")
+		return
+	}
+	log.Warn("request refused")
+	if p.Status == http.StatusNotFound {
+		return
+	}
+	actorID := req.actor.ID
+	if actorID == "" {
+		actorID = "anonymous"
+	}
+	reason := p.Title
+	if p.Detail != "" {
+		reason += ": " + p.Detail
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), 5*time.Second)
+	defer cancel()
+	if err := s.Store.RecordAttempt(ctx, store.Attempt{ActorID: actorID, ActorRole: string(req.actor.Role),
+		Action: string(req.action), ApplicationID: req.appID, Reason: truncate(reason, 1000), HTTPStatus: p.Status}); err != nil {
+		log.Error("could not record refused attempt", "error", err)
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+	defer cancel()
+	checks := map[string]string{"postgresql": "ok", "temporal": "ok"}
+	status := http.StatusOK
+	if err := s.Store.Ping(ctx); err != nil {
+		checks["postgresql"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+		checks["temporal"], status = err.Error(), http.StatusServiceUnavailable
+	}
+	writeJSON(w, status, checks)
+}
+
+// applicationID derives an opaque ID. With an idempotency key it is the same
+// for the same collectivité and key, which makes a resubmission find the
+// first application; without one it is random. It never carries PII.
+func applicationID(siren, idempotencyKey string) string {
+	var raw []byte
+	if idempotencyKey != "" {
+		sum := sha256.Sum256([]byte("expectct/submission/" + siren + "/" + idempotencyKey))
+		raw = sum[:10]
+	} else {
+		raw = make([]byte, 10)
+		_, _ = rand.Read(raw)
+	}
+	return "EXP-" + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw)
+}

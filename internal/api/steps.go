@@ -1,0 +1,160 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+
+	"go.temporal.io/sdk/client"
+
+	"github.com/daect/expectct/internal/dossier"
+	"github.com/daect/expectct/internal/lifecycle"
+)
+
+// stepRoute is one human step: its URL, its update and how to read its body
+// into the update's input (with the caller as actor).
+type stepRoute struct {
+	path   string
+	action lifecycle.Action
+	update string
+	input  func(body []byte, actor lifecycle.Actor, maxBytes int64) (any, error)
+}
+
+// The bodies of the human steps, as clients send them.
+type (
+	opinionBody struct {
+		Opinion string `json:"opinion"`
+		Comment string `json:"comment"`
+	}
+	complementsRequestBody struct {
+		Message string `json:"message"`
+	}
+	complementsBody struct {
+		Dossier json.RawMessage `json:"dossier"`
+		Comment string          `json:"comment"`
+	}
+	recommendationBody struct {
+		Recommendation string        `json:"recommendation"`
+		Amount         dossier.Money `json:"amount"`
+		Comment        string        `json:"comment"`
+	}
+	decisionBody struct {
+		Decision   string        `json:"decision"`
+		Amount     dossier.Money `json:"amount"`
+		Motivation string        `json:"motivation"`
+	}
+	withdrawalBody struct {
+		Reason string `json:"reason"`
+	}
+)
+
+var stepRoutes = []stepRoute{
+	{"opinion", lifecycle.ActionOpinion, lifecycle.UpdateOpinion, func(b []byte, a lifecycle.Actor, _ int64) (any, error) {
+		var in opinionBody
+		err := decodeStrict(bytes.NewReader(b), &in)
+		return lifecycle.OpinionInput{Actor: a, Opinion: in.Opinion, Comment: in.Comment}, err
+	}},
+	{"complements-request", lifecycle.ActionRequestComplements, lifecycle.UpdateRequestComplements, func(b []byte, a lifecycle.Actor, _ int64) (any, error) {
+		var in complementsRequestBody
+		err := decodeStrict(bytes.NewReader(b), &in)
+		return lifecycle.RequestComplementsInput{Actor: a, Message: in.Message}, err
+	}},
+	{"complements", lifecycle.ActionComplements, lifecycle.UpdateComplements, func(b []byte, a lifecycle.Actor, max int64) (any, error) {
+		var in complementsBody
+		if err := decodeStrict(bytes.NewReader(b), &in); err != nil {
+			return nil, err
+		}
+		if len(in.Dossier) == 0 {
+			return nil, &dossier.ValidationError{Kind: dossier.KindInvalid, Fields: []dossier.FieldError{{Field: "dossier", Rule: "required",
+				MessageFR: "dossier est un champ obligatoire", MessageEN: "dossier is a required field"}}}
+		}
+		d, err := dossier.Decode(bytes.NewReader(in.Dossier), max)
+		if err != nil {
+			return nil, prefixFields(err, "dossier")
+		}
+		return lifecycle.ComplementsInput{Actor: a, Dossier: d, Comment: in.Comment}, nil
+	}},
+	{"recommendation", lifecycle.ActionRecommend, lifecycle.UpdateRecommend, func(b []byte, a lifecycle.Actor, _ int64) (any, error) {
+		var in recommendationBody
+		err := decodeStrict(bytes.NewReader(b), &in)
+		return lifecycle.RecommendInput{Actor: a, Recommendation: in.Recommendation, Amount: in.Amount, Comment: in.Comment}, err
+	}},
+	{"decision", lifecycle.ActionDecide, lifecycle.UpdateDecide, func(b []byte, a lifecycle.Actor, _ int64) (any, error) {
+		var in decisionBody
+		err := decodeStrict(bytes.NewReader(b), &in)
+		return lifecycle.DecideInput{Actor: a, Decision: in.Decision, Amount: in.Amount, Motivation: in.Motivation}, err
+	}},
+	{"withdrawal", lifecycle.ActionWithdraw, lifecycle.UpdateWithdraw, func(b []byte, a lifecycle.Actor, _ int64) (any, error) {
+		var in withdrawalBody
+		err := decodeStrict(bytes.NewReader(b), &in)
+		return lifecycle.WithdrawInput{Actor: a, Reason: in.Reason}, err
+	}},
+}
+
+// prefixFields puts the dossier's field paths under the body key holding it.
+func prefixFields(err error, prefix string) error {
+	var ve *dossier.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	out := &dossier.ValidationError{Kind: ve.Kind, Fields: make([]dossier.FieldError, len(ve.Fields))}
+	for i, f := range ve.Fields {
+		if f.Field == "$" {
+			f.Field = prefix
+		} else {
+			f.Field = prefix + "." + f.Field
+		}
+		out.Fields[i] = f
+	}
+	return out
+}
+
+// step runs one human step: the body is read, the actor checked against the
+// application's scope, then the workflow's Update decides, synchronously.
+func (s *Server) step(st stepRoute) func(*request) (int, any, error) {
+	return func(r *request) (int, any, error) {
+		body, err := readBody(r)
+		if err != nil {
+			return 0, nil, err
+		}
+		in, err := st.input(body, r.actor, s.MaxBodyBytes)
+		if err != nil {
+			return 0, nil, err
+		}
+		if err := s.inScope(r); err != nil {
+			return 0, nil, err
+		}
+		ctx, cancel := context.WithTimeout(r.Context(), s.UpdateTimeout)
+		defer cancel()
+		h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			WorkflowID:   r.appID,
+			UpdateName:   st.update,
+			Args:         []any{in},
+			WaitForStage: client.WorkflowUpdateStageCompleted,
+		})
+		if err != nil {
+			return 0, nil, err
+		}
+		var state lifecycle.State
+		if err := h.Get(ctx, &state); err != nil {
+			return 0, nil, err
+		}
+		s.Log.Info("step accepted", "application_id", r.appID, "step", st.update, "actor", r.actor.ID, "status", state.Status)
+		return http.StatusOK, state, nil
+	}
+}
+
+func readBody(r *request) ([]byte, error) {
+	var buf bytes.Buffer
+	if _, err := buf.ReadFrom(r.Body); err != nil {
+		return nil, decodeErr(err)
+	}
+	if strings.TrimSpace(buf.String()) == "" {
+		return nil, &dossier.ValidationError{Kind: dossier.KindMalformed, Fields: []dossier.FieldError{{Field: "$", Rule: "malformed",
+			MessageFR: "Le corps de la requête est vide", MessageEN: "The request body is empty"}}}
+	}
+	return buf.Bytes(), nil
+}

@@ -1,0 +1,395 @@
+// Package apiclient is a Go client of the expectct HTTP API: one method per
+// endpoint, typed results, and RFC 9457 problem details turned into *Problem.
+//
+// Every method returns a *Response holding both the decoded value and the
+// body exactly as the server sent it, so a caller can show either (the CLI's
+// --output json prints the raw body).
+package apiclient
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/daect/expectct/internal/dossier"
+	"github.com/daect/expectct/internal/lifecycle"
+	"github.com/daect/expectct/internal/store"
+)
+
+// DefaultTimeout bounds one request made with the client New builds.
+const DefaultTimeout = 60 * time.Second
+
+// MaxResponseBytes bounds the body read from the server.
+const MaxResponseBytes = 64 << 20
+
+// UserAgent is sent with every request.
+const UserAgent = "expectct-cli"
+
+// Client calls the expectct HTTP API at BaseURL with a bearer Token.
+type Client struct {
+	BaseURL string
+	Token   string
+	HTTP    *http.Client
+}
+
+// New returns a client of the API at base (e.g. http://127.0.0.1:8080).
+func New(base, token string) *Client {
+	return &Client{BaseURL: base, Token: token, HTTP: &http.Client{Timeout: DefaultTimeout}}
+}
+
+// Response is a decoded answer of the API.
+type Response[T any] struct {
+	// Value is the decoded body.
+	Value T
+	// StatusCode is the HTTP status (200, 201...).
+	StatusCode int
+	// Body is the body exactly as the server sent it.
+	Body []byte
+}
+
+// SubmitResult is the answer to a submission.
+type SubmitResult struct {
+	ApplicationID string           `json:"application_id"`
+	Status        lifecycle.Status `json:"status"`
+	RulesVersion  string           `json:"rules_version"`
+	Flags         []string         `json:"flags"`
+	// Created is false when the idempotency key matched an earlier submission.
+	Created bool `json:"created"`
+}
+
+// ListParams filters a listing; zero values are not sent.
+type ListParams struct {
+	Status  string
+	Country string
+	SIREN   string
+	Limit   int
+	Cursor  string
+}
+
+// HistoryEntry is one line of an application's history: a workflow event,
+// a journal row or a refused attempt.
+type HistoryEntry struct {
+	At      time.Time       `json:"at"`
+	Source  string          `json:"source"`
+	Step    string          `json:"step"`
+	Actor   lifecycle.Actor `json:"actor"`
+	Status  string          `json:"status"`
+	Details map[string]any  `json:"details,omitempty"`
+}
+
+// History is the full history of an application.
+type History struct {
+	ApplicationID string         `json:"application_id"`
+	Entries       []HistoryEntry `json:"entries"`
+}
+
+// AuditReport is the result of a journal verification.
+type AuditReport struct {
+	OK       bool               `json:"ok"`
+	Checked  int                `json:"checked"`
+	Problems []store.ChainBreak `json:"problems"`
+}
+
+// Problem is an error answer of the API (RFC 9457 problem details).
+type Problem struct {
+	Type   string               `json:"type,omitempty"`
+	Title  string               `json:"title"`
+	Status int                  `json:"status"`
+	Detail string               `json:"detail,omitempty"`
+	Errors []dossier.FieldError `json:"errors,omitempty"`
+}
+
+// Error is "<status> <title>: <detail>", then one line per field error with
+// its French and English messages.
+func (p *Problem) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d %s", p.Status, p.Title)
+	if p.Detail != "" {
+		b.WriteString(": ")
+		b.WriteString(p.Detail)
+	}
+	for _, f := range p.Errors {
+		fmt.Fprintf(&b, "\n  %s (%s): %s / %s", f.Field, f.Rule, f.MessageFR, f.MessageEN)
+	}
+	return b.String()
+}
+
+// UnreachableError is a request that got no HTTP answer at all.
+type UnreachableError struct {
+	URL string
+	Err error
+}
+
+func (e *UnreachableError) Error() string {
+	return fmt.Sprintf("cannot reach the API at %s: %v (is the API running? expectct api / make run)", e.URL, e.Err)
+}
+
+func (e *UnreachableError) Unwrap() error { return e.Err }
+
+// Submit files a dossier. The bytes are sent as they are: the server
+// validates them. A non-empty idempotencyKey makes a repeated call return
+// the application the first one created (Created false, status 200).
+func (c *Client) Submit(ctx context.Context, dossierJSON []byte, idempotencyKey string) (*Response[SubmitResult], error) {
+	h := http.Header{}
+	if idempotencyKey != "" {
+		h.Set("Idempotency-Key", idempotencyKey)
+	}
+	return call[SubmitResult](ctx, c, http.MethodPost, "/v1/applications", nil, h, dossierJSON)
+}
+
+// Status returns the state of one application.
+func (c *Client) Status(ctx context.Context, id string) (*Response[lifecycle.State], error) {
+	return call[lifecycle.State](ctx, c, http.MethodGet, appPath(id, ""), nil, nil, nil)
+}
+
+// List returns one page of applications.
+func (c *Client) List(ctx context.Context, p ListParams) (*Response[store.Page], error) {
+	q := url.Values{}
+	for k, v := range map[string]string{"status": p.Status, "country": p.Country, "siren": p.SIREN, "cursor": p.Cursor} {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	if p.Limit > 0 {
+		q.Set("limit", strconv.Itoa(p.Limit))
+	}
+	return call[store.Page](ctx, c, http.MethodGet, "/v1/applications", q, nil, nil)
+}
+
+// Opinion records the embassy's avis: favorable, unfavorable or reserved.
+func (c *Client) Opinion(ctx context.Context, id, opinion, comment string) (*Response[lifecycle.State], error) {
+	return c.step(ctx, id, "opinion", struct {
+		Opinion string `json:"opinion"`
+		Comment string `json:"comment"`
+	}{opinion, comment})
+}
+
+// RequestComplements sends the application back to the applicant.
+func (c *Client) RequestComplements(ctx context.Context, id, message string) (*Response[lifecycle.State], error) {
+	return c.step(ctx, id, "complements-request", struct {
+		Message string `json:"message"`
+	}{message})
+}
+
+// Complements answers a request for complements with the amended dossier,
+// sent as it is (it must be JSON; the server validates it).
+func (c *Client) Complements(ctx context.Context, id string, dossierJSON []byte, comment string) (*Response[lifecycle.State], error) {
+	if !json.Valid(dossierJSON) {
+		return nil, errors.New("the amended dossier is not valid JSON")
+	}
+	return c.step(ctx, id, "complements", struct {
+		Dossier json.RawMessage `json:"dossier"`
+		Comment string          `json:"comment,omitempty"`
+	}{dossierJSON, comment})
+}
+
+// Recommend records the instructor's recommendation (approve or reject);
+// amount is the recommended grant, nil when rejecting.
+func (c *Client) Recommend(ctx context.Context, id, recommendation string, amount *dossier.Money, comment string) (*Response[lifecycle.State], error) {
+	return c.step(ctx, id, "recommendation", struct {
+		Recommendation string `json:"recommendation"`
+		Amount         string `json:"amount,omitempty"`
+		Comment        string `json:"comment"`
+	}{recommendation, amountString(amount), comment})
+}
+
+// Decide records the funding decision (approve or reject); amount is the
+// granted amount, nil when rejecting; motivation is mandatory for a refusal.
+func (c *Client) Decide(ctx context.Context, id, decision string, amount *dossier.Money, motivation string) (*Response[lifecycle.State], error) {
+	return c.step(ctx, id, "decision", struct {
+		Decision   string `json:"decision"`
+		Amount     string `json:"amount,omitempty"`
+		Motivation string `json:"motivation,omitempty"`
+	}{decision, amountString(amount), motivation})
+}
+
+// Withdraw withdraws the application.
+func (c *Client) Withdraw(ctx context.Context, id, reason string) (*Response[lifecycle.State], error) {
+	return c.step(ctx, id, "withdrawal", struct {
+		Reason string `json:"reason"`
+	}{reason})
+}
+
+// History returns the full history of an application.
+func (c *Client) History(ctx context.Context, id string) (*Response[History], error) {
+	return call[History](ctx, c, http.MethodGet, appPath(id, "history"), nil, nil, nil)
+}
+
+// AuditVerify checks the hash chain of the journal: of one application, or
+// of all when applicationID is empty.
+func (c *Client) AuditVerify(ctx context.Context, applicationID string) (*Response[AuditReport], error) {
+	var q url.Values
+	if applicationID != "" {
+		q = url.Values{"application_id": {applicationID}}
+	}
+	return call[AuditReport](ctx, c, http.MethodGet, "/v1/audit/verify", q, nil, nil)
+}
+
+// Embassies lists the embassy directory.
+func (c *Client) Embassies(ctx context.Context) (*Response[[]store.Embassy], error) {
+	return call[[]store.Embassy](ctx, c, http.MethodGet, "/v1/embassies", nil, nil, nil)
+}
+
+// SetEmbassy creates or replaces the contact of a country.
+func (c *Client) SetEmbassy(ctx context.Context, country, name string, emails []string) (*Response[store.Embassy], error) {
+	body, err := encode(struct {
+		Name   string   `json:"name"`
+		Emails []string `json:"emails"`
+	}{name, emails})
+	if err != nil {
+		return nil, err
+	}
+	return call[store.Embassy](ctx, c, http.MethodPut, "/v1/embassies/"+url.PathEscape(country), nil, nil, body)
+}
+
+func (c *Client) step(ctx context.Context, id, step string, payload any) (*Response[lifecycle.State], error) {
+	body, err := encode(payload)
+	if err != nil {
+		return nil, err
+	}
+	return call[lifecycle.State](ctx, c, http.MethodPost, appPath(id, step), nil, nil, body)
+}
+
+func appPath(id, sub string) string {
+	p := "/v1/applications/" + url.PathEscape(id)
+	if sub != "" {
+		p += "/" + sub
+	}
+	return p
+}
+
+func amountString(m *dossier.Money) string {
+	if m == nil {
+		return ""
+	}
+	return m.String()
+}
+
+// encode marshals without HTML escaping, so comments travel as typed.
+func encode(v any) ([]byte, error) {
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
+}
+
+// call makes one request and decodes a 2xx answer into T; any other status
+// becomes a *Problem.
+func call[T any](ctx context.Context, c *Client, method, path string, q url.Values, h http.Header, body []byte) (*Response[T], error) {
+	u, err := c.url(path, q)
+	if err != nil {
+		return nil, err
+	}
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, err
+	}
+	for k, vs := range h {
+		req.Header[k] = vs
+	}
+	req.Header.Set("Accept", "application/json, application/problem+json")
+	req.Header.Set("User-Agent", UserAgent)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.Token)
+	}
+	hc := c.HTTP
+	if hc == nil {
+		hc = http.DefaultClient
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &UnreachableError{URL: c.BaseURL, Err: err}
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
+	}
+	if len(raw) > MaxResponseBytes {
+		return nil, fmt.Errorf("%s %s: answer larger than %d bytes", method, path, MaxResponseBytes)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return nil, problemOf(resp, raw)
+	}
+	out := &Response[T]{StatusCode: resp.StatusCode, Body: raw}
+	if err := json.Unmarshal(raw, &out.Value); err != nil {
+		return nil, fmt.Errorf("%s %s: unexpected answer (%d, %s): %w", method, path, resp.StatusCode,
+			resp.Header.Get("Content-Type"), err)
+	}
+	return out, nil
+}
+
+func (c *Client) url(path string, q url.Values) (string, error) {
+	base := strings.TrimRight(c.BaseURL, "/")
+	b, err := url.Parse(base)
+	if err != nil || b.Scheme == "" || b.Host == "" {
+		return "", fmt.Errorf("API URL %q: an absolute http(s) URL expected, e.g. http://127.0.0.1:8080", c.BaseURL)
+	}
+	u := base + path
+	if len(q) > 0 {
+		u += "?" + q.Encode()
+	}
+	return u, nil
+}
+
+// problemOf reads an error answer: problem+json when the server sent it,
+// else the status and the body text.
+func problemOf(resp *http.Response, raw []byte) *Problem {
+	p := &Problem{}
+	mt, _, _ := mime.ParseMediaType(resp.Header.Get("Content-Type"))
+	if mt == "application/problem+json" || mt == "application/json" {
+		if err := json.Unmarshal(raw, p); err != nil || (p.Title == "" && p.Detail == "" && len(p.Errors) == 0) {
+			p = &Problem{}
+		}
+	}
+	if p.Title == "" && p.Detail == "" && len(p.Errors) == 0 {
+		p.Detail = bodyText(raw)
+	}
+	if p.Status == 0 {
+		p.Status = resp.StatusCode
+	}
+	if p.Title == "" {
+		p.Title = http.StatusText(resp.StatusCode)
+	}
+	return p
+}
+
+// bodyText is the start of a non-problem error body, on one line.
+func bodyText(raw []byte) string {
+	const max = 500
+	if !utf8.Valid(raw) {
+		return fmt.Sprintf("(%d bytes of non-text body)", len(raw))
+	}
+	s := strings.Join(strings.Fields(string(raw)), " ")
+	if len(s) > max {
+		cut := max
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "…"
+	}
+	return s
+}

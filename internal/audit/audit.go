@@ -1,0 +1,113 @@
+// Package audit gives auditors two things: the readable timeline of one
+// application, merged from its Temporal history, the journal and the refused
+// attempts; and a verification that the journal is intact (its hash chain)
+// and agrees with the workflow history that produced it.
+//
+// The Temporal history is the short-term record (it goes when the namespace's
+// retention passes); the journal is the long-term one. Both functions work
+// on the journal alone once the history is gone.
+package audit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
+)
+
+// Where a timeline entry comes from.
+const (
+	SourceTemporal = "temporal" // the workflow's event history
+	SourceJournal  = "journal"  // the hash-chained journal in PostgreSQL
+	SourceAttempt  = "attempt"  // a refused action logged by the API
+)
+
+// Steps of the entries read from the Temporal history. Journal entries use
+// the journal's event type (lifecycle.Event*), attempts the action refused.
+const (
+	StepWorkflowStarted        = "workflow_started"
+	StepUpdateAccepted         = "update_accepted"
+	StepUpdateCompleted        = "update_completed"
+	StepTimerFired             = "timer_fired"
+	StepTransitionScheduled    = "transition_scheduled"
+	StepTransitionFailed       = "transition_failed"
+	StepActivityScheduled      = "activity_scheduled"
+	StepWorkflowCompleted      = "workflow_completed"
+	StepWorkflowFailed         = "workflow_failed"
+	StepWorkflowTerminated     = "workflow_terminated"
+	StepWorkflowCanceled       = "workflow_canceled"
+	StepWorkflowTimedOut       = "workflow_timed_out"
+	StepWorkflowContinuedAsNew = "workflow_continued_as_new"
+)
+
+// Timer names, given to a fired timer from what the workflow did next or,
+// failing that, from the rules' durations (Entry.Details["timer"]).
+const (
+	TimerEmbassyReminder     = "embassy_reminder"
+	TimerEmbassyDeadline     = "embassy_deadline"
+	TimerComplementsDeadline = "complements_deadline"
+	TimerDecisionReminder    = "decision_reminder"
+	TimerEmbassyContactPoll  = "embassy_contact_poll"
+)
+
+// Names of the activities the workflow runs, as registered from
+// activities.Activities' methods.
+const (
+	activityRecordTransition = "RecordTransition"
+	activityLookupEmbassy    = "LookupEmbassy"
+)
+
+// Actor is who did a step: the same two fields in every source.
+type Actor struct {
+	ID   string `json:"id"`
+	Role string `json:"role"`
+}
+
+// Entry is one line of an application's timeline.
+type Entry struct {
+	At     time.Time `json:"at"`
+	Source string    `json:"source"`
+	Step   string    `json:"step"`
+	Actor  Actor     `json:"actor"`
+	Status string    `json:"status"`
+	// Summary is the line as a person reads it, in English.
+	Summary string `json:"summary"`
+	// Details hold what was decided (opinion, amount, comment...), never
+	// the dossier's personal data. Amounts are exact decimal numbers of euros.
+	Details map[string]any `json:"details"`
+}
+
+// Timeline is everything that happened to one application, oldest first.
+type Timeline struct {
+	ApplicationID string  `json:"application_id"`
+	Entries       []Entry `json:"entries"`
+}
+
+// dataConverter decodes the payloads of the history: the workflow and its
+// clients use the SDK's default converter.
+var dataConverter = converter.GetDefaultDataConverter()
+
+// loadHistory reads the whole event history of the application's latest
+// run. found is false when Temporal no longer has it (retention passed) or
+// never had it.
+func loadHistory(ctx context.Context, c client.Client, applicationID string) (events []*historypb.HistoryEvent, found bool, err error) {
+	it := c.GetWorkflowHistory(ctx, applicationID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for it.HasNext() {
+		ev, err := it.Next()
+		if err != nil {
+			var nf *serviceerror.NotFound
+			if errors.As(err, &nf) {
+				return nil, false, nil
+			}
+			return nil, false, fmt.Errorf("read the workflow history of %s: %w", applicationID, err)
+		}
+		events = append(events, ev)
+	}
+	return events, len(events) > 0, nil
+}

@@ -1,0 +1,599 @@
+package audit_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/daect/expectct/activities"
+	"github.com/daect/expectct/internal/audit"
+	"github.com/daect/expectct/internal/dossier"
+	"github.com/daect/expectct/internal/lifecycle"
+	"github.com/daect/expectct/internal/mail"
+	"github.com/daect/expectct/internal/rules"
+	"github.com/daect/expectct/internal/store"
+	"github.com/daect/expectct/internal/testenv"
+	"github.com/daect/expectct/worker"
+	"github.com/daect/expectct/workflows"
+)
+
+func TestMain(m *testing.M) { os.Exit(testenv.Run(m)) }
+
+var (
+	applicant  = lifecycle.Actor{ID: "agent.nantes", Role: lifecycle.RoleApplicant, SIREN: "214401093"}
+	embassySN  = lifecycle.Actor{ID: "scac.dakar", Role: lifecycle.RoleEmbassy, Countries: []string{"SN"}}
+	instructor = lifecycle.Actor{ID: "instructor.one", Role: lifecycle.RoleInstructor}
+	decider    = lifecycle.Actor{ID: "decider.one", Role: lifecycle.RoleDecider}
+	// The instructor's own decider account: the four-eyes rule refuses it.
+	instructorAsDecider = lifecycle.Actor{ID: "instructor.one", Role: lifecycle.RoleDecider}
+)
+
+// Personal data of examples/dossier.json that no timeline may show.
+var personalData = []string{"Claire Martin", "claire.martin@mairie-nantes.example", "02 40 41 90 00",
+	"Julien Lefèvre", "Sophie Bernard"}
+
+// stack is one test's real components: its own database, a worker on its
+// own task queue against the shared Temporal dev server, and Mailpit.
+type stack struct {
+	t  *testing.T
+	c  client.Client
+	st *store.Store
+	tq string
+}
+
+func newStack(t *testing.T) *stack {
+	t.Helper()
+	st, _ := testenv.Database(t)
+	c := testenv.Client(t, testenv.Temporal(t))
+	mp := testenv.StartMailpit(t)
+	sender, err := mail.NewSender(mp.SMTPConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	tq := "audit-" + unique()
+	w := worker.New(c, tq, &activities.Activities{Store: st, Mailer: sender, Secretariat: "secretariat@example.org",
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := w.Start(); err != nil {
+		t.Fatalf("start worker: %v", err)
+	}
+	t.Cleanup(w.Stop)
+	return &stack{t: t, c: c, st: st, tq: tq}
+}
+
+func unique() string {
+	b := make([]byte, 6)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func ctxFor(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+func exampleDossier(t *testing.T) dossier.Dossier {
+	t.Helper()
+	f, err := os.Open("../../examples/dossier.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	d, err := dossier.Decode(f, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+func testRules() rules.Rules {
+	r := rules.Default()
+	r.Version = "audit-test"
+	return r
+}
+
+// start submits the example dossier as a new application.
+func (s *stack) start(r rules.Rules) (string, client.WorkflowRun) {
+	s.t.Helper()
+	id := "EXP-AUDIT-" + unique()
+	run, err := s.c.ExecuteWorkflow(ctxFor(s.t), client.StartWorkflowOptions{ID: id, TaskQueue: s.tq},
+		workflows.WorkflowName, lifecycle.StartInput{
+			ApplicationID: id, Submitter: applicant, Dossier: exampleDossier(s.t), Rules: r,
+		})
+	if err != nil {
+		s.t.Fatalf("start %s: %v", id, err)
+	}
+	return id, run
+}
+
+// update runs a human step to completion and returns the state it left.
+func (s *stack) update(id, name string, arg any) lifecycle.State {
+	s.t.Helper()
+	st, err := s.tryUpdate(id, name, arg)
+	if err != nil {
+		s.t.Fatalf("%s on %s: %v", name, id, err)
+	}
+	return st
+}
+
+func (s *stack) tryUpdate(id, name string, arg any) (lifecycle.State, error) {
+	ctx := ctxFor(s.t)
+	h, err := s.c.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: id, UpdateName: name, Args: []any{arg}, WaitForStage: client.WorkflowUpdateStageCompleted,
+	})
+	var st lifecycle.State
+	if err == nil {
+		err = h.Get(ctx, &st)
+	}
+	return st, err
+}
+
+// waitUntil polls the status query until cond holds.
+func (s *stack) waitUntil(id, what string, cond func(lifecycle.State) bool) lifecycle.State {
+	s.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		v, err := s.c.QueryWorkflow(ctxFor(s.t), id, "", lifecycle.QueryStatus)
+		var st lifecycle.State
+		if err == nil {
+			err = v.Get(&st)
+		}
+		if err == nil && cond(st) {
+			return st
+		}
+		if time.Now().After(deadline) {
+			s.t.Fatalf("%s: waited 30s for %s; last state %+v, error %v", id, what, st.Status, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (s *stack) waitConsulted(id string) {
+	s.t.Helper()
+	s.waitUntil(id, "the embassy consultation", func(st lifecycle.State) bool { return st.EmbassyContacted })
+}
+
+// finish waits for the workflow's end and checks its final status.
+func (s *stack) finish(run client.WorkflowRun, want lifecycle.Status) {
+	s.t.Helper()
+	var st lifecycle.State
+	if err := run.Get(ctxFor(s.t), &st); err != nil {
+		s.t.Fatalf("workflow %s: %v", run.GetID(), err)
+	}
+	if st.Status != want {
+		s.t.Fatalf("workflow %s ended %s, want %s", run.GetID(), st.Status, want)
+	}
+}
+
+// approve drives an application through opinion, recommendation and an
+// approval of EUR 2800.
+func (s *stack) approve() string {
+	s.t.Helper()
+	id, run := s.start(testRules())
+	s.waitConsulted(id)
+	s.update(id, lifecycle.UpdateOpinion, lifecycle.OpinionInput{Actor: embassySN, Opinion: lifecycle.OpinionFavorable, Comment: "Partenariat solide et ancien"})
+	s.update(id, lifecycle.UpdateRecommend, lifecycle.RecommendInput{Actor: instructor, Recommendation: lifecycle.RecommendApprove, Amount: dossier.Euros(3000), Comment: "Dossier complet, budget cohérent"})
+	s.update(id, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: decider, Decision: lifecycle.DecisionApprove, Amount: dossier.Euros(2800)})
+	s.finish(run, lifecycle.StatusApproved)
+	return id
+}
+
+// reject drives an application to a refusal.
+func (s *stack) reject() string {
+	s.t.Helper()
+	id, run := s.start(testRules())
+	s.waitConsulted(id)
+	s.update(id, lifecycle.UpdateOpinion, lifecycle.OpinionInput{Actor: embassySN, Opinion: lifecycle.OpinionUnfavorable, Comment: "Contexte local difficile"})
+	s.update(id, lifecycle.UpdateRecommend, lifecycle.RecommendInput{Actor: instructor, Recommendation: lifecycle.RecommendReject, Comment: "Objectifs flous"})
+	s.update(id, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: decider, Decision: lifecycle.DecisionReject, Motivation: "Objectifs insuffisamment définis"})
+	s.finish(run, lifecycle.StatusRejected)
+	return id
+}
+
+// withdraw has the applicant withdraw during the embassy consultation.
+func (s *stack) withdraw() string {
+	s.t.Helper()
+	id, run := s.start(testRules())
+	s.waitConsulted(id)
+	s.update(id, lifecycle.UpdateWithdraw, lifecycle.WithdrawInput{Actor: applicant, Reason: "Mission reportée"})
+	s.finish(run, lifecycle.StatusWithdrawn)
+	return id
+}
+
+// rewrite runs SQL on the journal past its append-only trigger, as someone
+// with direct database access could.
+func (s *stack) rewrite(sql string, args ...any) {
+	s.t.Helper()
+	ctx := ctxFor(s.t)
+	tx, err := s.st.Pool.Begin(ctx)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	if _, err := tx.Exec(ctx, "SET LOCAL expectct.allow_journal_rewrite = 'on'"); err != nil {
+		s.t.Fatal(err)
+	}
+	tag, err := tx.Exec(ctx, sql, args...)
+	if err != nil {
+		s.t.Fatalf("%s: %v", sql, err)
+	}
+	if tag.RowsAffected() != 1 {
+		s.t.Fatalf("%s changed %d rows, want 1", sql, tag.RowsAffected())
+	}
+	if err := tx.Commit(ctx); err != nil {
+		s.t.Fatal(err)
+	}
+}
+
+func (s *stack) verify(id string) audit.Report {
+	s.t.Helper()
+	r, err := audit.Verify(ctxFor(s.t), s.c, s.st, id)
+	if err != nil {
+		s.t.Fatalf("Verify(%q): %v", id, err)
+	}
+	if r.OK != (len(r.Problems) == 0) {
+		s.t.Fatalf("Verify(%q): OK=%v with problems %+v", id, r.OK, r.Problems)
+	}
+	return r
+}
+
+func hasProblem(r audit.Report, id string, seq int, text string) bool {
+	return slices.ContainsFunc(r.Problems, func(p audit.Problem) bool {
+		return p.ApplicationID == id && p.Seq == seq && strings.Contains(p.Problem, text)
+	})
+}
+
+// find returns the index of the first entry matching, or fails the test.
+func find(t *testing.T, tl audit.Timeline, what string, match func(audit.Entry) bool) (int, audit.Entry) {
+	t.Helper()
+	i := slices.IndexFunc(tl.Entries, match)
+	if i < 0 {
+		t.Fatalf("timeline has no %s:\n%s", what, dump(tl))
+	}
+	return i, tl.Entries[i]
+}
+
+func dump(tl audit.Timeline) string {
+	var b strings.Builder
+	for _, e := range tl.Entries {
+		d, _ := json.Marshal(e.Details)
+		b.WriteString(e.At.Format("15:04:05.000000") + " " + e.Source + " " + e.Step + " " + e.Actor.ID + " " + e.Status + " | " + e.Summary + " " + string(d) + "\n")
+	}
+	return b.String()
+}
+
+func temporalStep(step string) func(audit.Entry) bool {
+	return func(e audit.Entry) bool { return e.Source == audit.SourceTemporal && e.Step == step }
+}
+
+func acceptedUpdate(name string) func(audit.Entry) bool {
+	return func(e audit.Entry) bool {
+		return e.Source == audit.SourceTemporal && e.Step == audit.StepUpdateAccepted && e.Details["update"] == name
+	}
+}
+
+func TestHistoryOfAnApprovedApplication(t *testing.T) {
+	s := newStack(t)
+	id, run := s.start(testRules())
+	s.waitConsulted(id)
+	s.update(id, lifecycle.UpdateOpinion, lifecycle.OpinionInput{Actor: embassySN, Opinion: lifecycle.OpinionFavorable, Comment: "Partenariat solide et ancien"})
+	s.update(id, lifecycle.UpdateRecommend, lifecycle.RecommendInput{Actor: instructor, Recommendation: lifecycle.RecommendApprove, Amount: dossier.Euros(3000), Comment: "Dossier complet, budget cohérent"})
+
+	// The instructor tries to decide: the validator refuses, nothing enters
+	// the history, and the API logs the attempt.
+	_, err := s.tryUpdate(id, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: instructorAsDecider, Decision: lifecycle.DecisionApprove, Amount: dossier.Euros(3000)})
+	if err == nil || !strings.Contains(err.Error(), "four-eyes") {
+		t.Fatalf("four-eyes decision: err = %v", err)
+	}
+	if err := s.st.RecordAttempt(ctxFor(t), store.Attempt{ActorID: instructorAsDecider.ID, ActorRole: string(instructorAsDecider.Role),
+		Action: string(lifecycle.ActionDecide), ApplicationID: id, Reason: err.Error(), HTTPStatus: 403}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // the attempt's time stamp is the database's clock
+	s.update(id, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: decider, Decision: lifecycle.DecisionApprove, Amount: dossier.Euros(2800)})
+	s.finish(run, lifecycle.StatusApproved)
+
+	tl, err := audit.History(ctxFor(t), s.c, s.st, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tl.ApplicationID != id {
+		t.Fatalf("timeline of %q", tl.ApplicationID)
+	}
+	t.Logf("timeline:\n%s", dump(tl))
+	for i := 1; i < len(tl.Entries); i++ {
+		if tl.Entries[i].At.Before(tl.Entries[i-1].At) {
+			t.Fatalf("entry %d (%s) is before entry %d (%s)", i, tl.Entries[i].At, i-1, tl.Entries[i-1].At)
+		}
+	}
+
+	iStart, started := find(t, tl, "submission", temporalStep(audit.StepWorkflowStarted))
+	if started.Actor != (audit.Actor{ID: applicant.ID, Role: "applicant"}) || started.Details["rules_version"] != "audit-test" ||
+		started.Details["country"] != "SN" || started.Status != "submitted" {
+		t.Errorf("submission entry = %+v", started)
+	}
+	iOpinion, opinion := find(t, tl, "accepted opinion", acceptedUpdate(lifecycle.UpdateOpinion))
+	if opinion.Actor.ID != embassySN.ID || opinion.Actor.Role != "embassy" ||
+		opinion.Details["opinion"] != "favorable" || opinion.Details["comment"] != "Partenariat solide et ancien" {
+		t.Errorf("opinion entry = %+v", opinion)
+	}
+	iRecommend, rec := find(t, tl, "accepted recommendation", acceptedUpdate(lifecycle.UpdateRecommend))
+	if rec.Actor.ID != instructor.ID || rec.Details["recommendation"] != "approve" ||
+		rec.Details["amount"] != json.Number("3000.00") || rec.Details["comment"] != "Dossier complet, budget cohérent" {
+		t.Errorf("recommendation entry = %+v", rec)
+	}
+	iAttempt, attempt := find(t, tl, "refused attempt", func(e audit.Entry) bool { return e.Source == audit.SourceAttempt })
+	if attempt.Step != "decide" || attempt.Actor.ID != instructorAsDecider.ID || attempt.Status != "refused" ||
+		attempt.Details["http_status"] != 403 || !strings.Contains(attempt.Details["reason"].(string), "four-eyes") {
+		t.Errorf("attempt entry = %+v", attempt)
+	}
+	iDecide, decision := find(t, tl, "accepted decision", acceptedUpdate(lifecycle.UpdateDecide))
+	if decision.Actor.ID != decider.ID || decision.Details["decision"] != "approve" || decision.Details["amount"] != json.Number("2800.00") {
+		t.Errorf("decision entry = %+v", decision)
+	}
+	_, done := find(t, tl, "completion of the decision", func(e audit.Entry) bool {
+		return e.Step == audit.StepUpdateCompleted && e.Details["update"] == lifecycle.UpdateDecide
+	})
+	if done.Status != "approved" || done.Actor.ID != decider.ID {
+		t.Errorf("decision completed entry = %+v", done)
+	}
+	iEnd, end := find(t, tl, "workflow completion", temporalStep(audit.StepWorkflowCompleted))
+	if end.Status != "approved" {
+		t.Errorf("completion entry = %+v", end)
+	}
+	if !(iStart < iOpinion && iOpinion < iRecommend && iRecommend < iAttempt && iAttempt < iDecide && iDecide < iEnd) {
+		t.Errorf("out of order: start %d, opinion %d, recommend %d, attempt %d, decide %d, end %d",
+			iStart, iOpinion, iRecommend, iAttempt, iDecide, iEnd)
+	}
+
+	// The transitions, as the workflow scheduled them and as the journal holds them.
+	var scheduled, journal []string
+	for _, e := range tl.Entries {
+		switch {
+		case e.Source == audit.SourceTemporal && e.Step == audit.StepTransitionScheduled:
+			scheduled = append(scheduled, e.Details["event"].(string))
+		case e.Source == audit.SourceJournal:
+			journal = append(journal, e.Step)
+		}
+	}
+	want := []string{"submitted", "embassy_consulted", "opinion_given", "recommended", "approved"}
+	if !slices.Equal(scheduled, want) || !slices.Equal(journal, want) {
+		t.Errorf("transitions scheduled %v, journal %v, want %v", scheduled, journal, want)
+	}
+	_, sub := find(t, tl, "journal submission", func(e audit.Entry) bool { return e.Source == audit.SourceJournal && e.Step == "submitted" })
+	if sub.Details["rules_version"] != "audit-test" || sub.Details["seq"] != 1 || sub.Actor.ID != applicant.ID {
+		t.Errorf("journal submission = %+v", sub)
+	}
+	_, approved := find(t, tl, "journal approval", func(e audit.Entry) bool { return e.Source == audit.SourceJournal && e.Step == "approved" })
+	if approved.Details["amount"] != json.Number("2800.00") || approved.Status != "approved" || approved.Actor.ID != decider.ID {
+		t.Errorf("journal approval = %+v", approved)
+	}
+
+	// Nothing of the dossier's personal data, from any source.
+	for _, e := range tl.Entries {
+		if _, ok := e.Details["dossier"]; ok {
+			t.Errorf("%s %s shows the dossier", e.Source, e.Step)
+		}
+	}
+	b, err := json.Marshal(tl)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pii := range personalData {
+		if strings.Contains(string(b), pii) {
+			t.Errorf("the timeline shows %q", pii)
+		}
+	}
+}
+
+func TestHistoryNamesTheTimers(t *testing.T) {
+	s := newStack(t)
+	r := testRules()
+	r.Timers.EmbassyReminder = rules.Duration(time.Second)
+	r.Timers.EmbassyDeadline = rules.Duration(2 * time.Second)
+	r.Timers.DecisionReminder = rules.Duration(time.Second)
+	id, run := s.start(r)
+	// The embassy never answers; DAECT is reminded once; the applicant withdraws.
+	s.waitUntil(id, "a decision reminder", func(st lifecycle.State) bool {
+		return slices.ContainsFunc(st.Steps, func(s lifecycle.Step) bool { return s.Event == lifecycle.EventDecisionReminded })
+	})
+	s.update(id, lifecycle.UpdateWithdraw, lifecycle.WithdrawInput{Actor: applicant, Reason: "Mission reportée"})
+	s.finish(run, lifecycle.StatusWithdrawn)
+
+	tl, err := audit.History(ctxFor(t), s.c, s.st, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("timeline:\n%s", dump(tl))
+	var timers []string
+	for _, e := range tl.Entries {
+		if e.Step == audit.StepTimerFired {
+			name, _ := e.Details["timer"].(string)
+			timers = append(timers, name)
+			if e.Actor.Role != "system" {
+				t.Errorf("timer entry actor = %+v", e.Actor)
+			}
+		}
+	}
+	if len(timers) < 3 || timers[0] != audit.TimerEmbassyReminder || timers[1] != audit.TimerEmbassyDeadline ||
+		slices.ContainsFunc(timers[2:], func(n string) bool { return n != audit.TimerDecisionReminder }) {
+		t.Errorf("timers fired %q, want embassy_reminder, embassy_deadline, then decision_reminder", timers)
+	}
+	i, deemed := find(t, tl, "opinion deemed given", func(e audit.Entry) bool {
+		return e.Step == audit.StepTransitionScheduled && e.Details["event"] == lifecycle.EventOpinionDeemedGiven
+	})
+	if deemed.Details["opinion"] != lifecycle.OpinionNotGiven || deemed.Status != "under_review" {
+		t.Errorf("deemed opinion transition = %+v", deemed)
+	}
+	if j, _ := find(t, tl, "embassy deadline", func(e audit.Entry) bool { return e.Details["timer"] == audit.TimerEmbassyDeadline }); j > i {
+		t.Errorf("the deadline (entry %d) must come before what it caused (entry %d)", j, i)
+	}
+	_, w := find(t, tl, "withdrawal", acceptedUpdate(lifecycle.UpdateWithdraw))
+	if w.Details["reason"] != "Mission reportée" || w.Actor.ID != applicant.ID {
+		t.Errorf("withdrawal entry = %+v", w)
+	}
+	if r := s.verify(id); !r.OK {
+		t.Errorf("Verify: %+v", r.Problems)
+	}
+}
+
+func TestVerifyFindsTampering(t *testing.T) {
+	s := newStack(t)
+	id := s.approve()
+
+	r := s.verify(id)
+	if !r.OK || r.Checked != 1 || len(r.Problems) != 0 {
+		t.Fatalf("untouched application: %+v", r)
+	}
+
+	s.rewrite(`UPDATE journal SET payload = '{"tampered":true}' WHERE application_id = $1 AND seq = 3`, id)
+	r = s.verify(id)
+	t.Logf("after altering seq 3: %+v", r.Problems)
+	if r.OK || !hasProblem(r, id, 3, "row content does not match its hash (altered)") ||
+		!hasProblem(r, id, 3, "payload differs") {
+		t.Fatalf("altered row not reported: %+v", r)
+	}
+	for _, p := range r.Problems {
+		if p.ApplicationID != id || p.Seq != 3 {
+			t.Errorf("unexpected problem %+v", p)
+		}
+	}
+
+	// Removing the last row leaves the chain whole; the history shows it missing.
+	s.rewrite(`DELETE FROM journal WHERE application_id = $1 AND seq = 5`, id)
+	r = s.verify(id)
+	t.Logf("after removing seq 5: %+v", r.Problems)
+	if r.OK || !hasProblem(r, id, 5, "journal row missing") || !hasProblem(r, id, 5, "approved") ||
+		!hasProblem(r, id, 3, "altered") {
+		t.Fatalf("removed row not reported: %+v", r)
+	}
+}
+
+func TestVerifyAllApplications(t *testing.T) {
+	s := newStack(t)
+	approved, rejected, withdrawn := s.approve(), s.reject(), s.withdraw()
+
+	r := s.verify("")
+	if !r.OK || r.Checked != 3 || len(r.Problems) != 0 {
+		t.Fatalf("Verify(all) on untouched applications: %+v", r)
+	}
+
+	// A journal rewritten with its hashes recomputed passes the chain check;
+	// only the history tells. Change who decided the refusal.
+	ctx := ctxFor(t)
+	rows, err := s.st.Journal(ctx, rejected)
+	if err != nil {
+		t.Fatal(err)
+	}
+	last := rows[len(rows)-1]
+	last.ActorID = "someone.else"
+	s.rewrite(`UPDATE journal SET actor_id = $3, hash = $4 WHERE application_id = $1 AND seq = $2`,
+		rejected, last.Seq, last.ActorID, last.ComputeHash())
+	if breaks := store.VerifyChain(must(s.st.Journal(ctx, rejected))); len(breaks) != 0 {
+		t.Fatalf("the rewrite should keep the chain whole: %+v", breaks)
+	}
+	// And alter the withdrawal's reason the plain way.
+	s.rewrite(`UPDATE journal SET payload = '{"reason":"autre"}' WHERE application_id = $1 AND seq = 3`, withdrawn)
+
+	r = s.verify("")
+	t.Logf("problems: %+v", r.Problems)
+	if r.OK || r.Checked != 3 {
+		t.Fatalf("Verify(all) after tampering: %+v", r)
+	}
+	if !hasProblem(r, rejected, last.Seq, `actor_id is "someone.else", the history says "decider.one"`) {
+		t.Errorf("rewritten row of %s not reported", rejected)
+	}
+	if !hasProblem(r, withdrawn, 3, "altered") {
+		t.Errorf("altered row of %s not reported", withdrawn)
+	}
+	for _, p := range r.Problems {
+		if p.ApplicationID == approved {
+			t.Errorf("untouched %s reported: %+v", approved, p)
+		}
+	}
+}
+
+func TestHistoryOnceTemporalHasForgotten(t *testing.T) {
+	s := newStack(t)
+	id := s.withdraw()
+
+	// Retention passing is the same as the execution being deleted.
+	ctx := ctxFor(t)
+	if _, err := s.c.WorkflowService().DeleteWorkflowExecution(ctx, &workflowservice.DeleteWorkflowExecutionRequest{
+		Namespace: "default", WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: id},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		it := s.c.GetWorkflowHistory(ctx, id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		_, err := it.Next()
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("history of %s still readable 30s after its deletion (last error %v)", id, err)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	tl, err := audit.History(ctx, s.c, s.st, id)
+	if err != nil {
+		t.Fatalf("History without the Temporal history: %v", err)
+	}
+	var steps []string
+	for _, e := range tl.Entries {
+		if e.Source != audit.SourceJournal {
+			t.Errorf("entry from %s once the history is gone: %+v", e.Source, e)
+		}
+		steps = append(steps, e.Step)
+	}
+	if want := []string{"submitted", "embassy_consulted", "withdrawn"}; !slices.Equal(steps, want) {
+		t.Errorf("journal steps %v, want %v", steps, want)
+	}
+	if r := s.verify(id); !r.OK || r.Checked != 1 {
+		t.Errorf("Verify on the journal alone: %+v", r)
+	}
+	s.rewrite(`UPDATE journal SET status = 'approved' WHERE application_id = $1 AND seq = 3`, id)
+	if r := s.verify(id); r.OK || !hasProblem(r, id, 3, "altered") {
+		t.Errorf("Verify on the journal alone misses an altered row: %+v", r)
+	}
+}
+
+func TestUnknownApplication(t *testing.T) {
+	s := newStack(t)
+	ctx := ctxFor(t)
+	if _, err := audit.History(ctx, s.c, s.st, "EXP-NOSUCH-"+unique()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("History of an unknown application: %v, want ErrNotFound", err)
+	}
+	if _, err := audit.Verify(ctx, s.c, s.st, "EXP-NOSUCH-"+unique()); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("Verify of an unknown application: %v, want ErrNotFound", err)
+	}
+	// No application at all: nothing to check, nothing wrong.
+	if r := s.verify(""); !r.OK || r.Checked != 0 || r.Problems == nil {
+		t.Errorf("Verify(all) on an empty journal: %+v", r)
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

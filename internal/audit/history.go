@@ -1,0 +1,521 @@
+package audit
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"sort"
+	"time"
+
+	commonpb "go.temporal.io/api/common/v1"
+	"go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/daect/expectct/activities"
+	"github.com/daect/expectct/internal/dossier"
+	"github.com/daect/expectct/internal/lifecycle"
+	"github.com/daect/expectct/internal/store"
+)
+
+// History returns what happened to one application, oldest first: the
+// workflow's history turned into readable steps (submission, each accepted
+// human step with what was decided, timers, transitions, the end), the
+// journal rows and the refused attempts. Personal data of the dossier is
+// left out. When Temporal no longer has the history (retention passed), the
+// journal and the attempts alone are returned: the journal is the long-term
+// record. An application neither knows is an error wrapping store.ErrNotFound.
+func History(ctx context.Context, c client.Client, st *store.Store, applicationID string) (Timeline, error) {
+	events, found, err := loadHistory(ctx, c, applicationID)
+	if err != nil {
+		return Timeline{}, err
+	}
+	journal, err := st.Journal(ctx, applicationID)
+	if err != nil {
+		return Timeline{}, fmt.Errorf("read the journal of %s: %w", applicationID, err)
+	}
+	if !found && len(journal) == 0 {
+		return Timeline{}, fmt.Errorf("application %s: %w", applicationID, store.ErrNotFound)
+	}
+	attempts, err := st.Attempts(ctx, applicationID)
+	if err != nil {
+		return Timeline{}, fmt.Errorf("read the refused attempts on %s: %w", applicationID, err)
+	}
+
+	entries := make([]Entry, 0, len(events)/2+len(journal)+len(attempts))
+	if found {
+		entries = append(entries, newHistoryReader(events).entries()...)
+	}
+	for _, e := range journal {
+		entries = append(entries, journalEntry(e))
+	}
+	for _, a := range attempts {
+		entries = append(entries, attemptEntry(a))
+	}
+	// Stable: entries at the same instant keep their order within a source.
+	sort.SliceStable(entries, func(i, j int) bool { return entries[i].At.Before(entries[j].At) })
+	return Timeline{ApplicationID: applicationID, Entries: entries}, nil
+}
+
+// historyReader turns the raw events of one run into timeline entries.
+type historyReader struct {
+	events []*historypb.HistoryEvent
+	byID   map[int64]*historypb.HistoryEvent
+	start  lifecycle.StartInput
+	// updates remembers each accepted update, by its accepted event's ID,
+	// for the completion event that refers to it.
+	updates map[int64]acceptedUpdate
+	// scheduled remembers each scheduled activity, for its failure.
+	scheduled map[int64]scheduledActivity
+}
+
+type acceptedUpdate struct {
+	name  string
+	actor Actor
+}
+
+type scheduledActivity struct {
+	activity   string
+	transition *activities.Transition
+}
+
+func newHistoryReader(events []*historypb.HistoryEvent) *historyReader {
+	r := &historyReader{
+		events:    events,
+		byID:      make(map[int64]*historypb.HistoryEvent, len(events)),
+		updates:   map[int64]acceptedUpdate{},
+		scheduled: map[int64]scheduledActivity{},
+	}
+	for _, ev := range events {
+		r.byID[ev.GetEventId()] = ev
+	}
+	return r
+}
+
+func (r *historyReader) entries() []Entry {
+	var out []Entry
+	for i, ev := range r.events {
+		e, ok := r.entry(i, ev)
+		if !ok {
+			continue
+		}
+		e.At = ev.GetEventTime().AsTime().UTC()
+		e.Source = SourceTemporal
+		if e.Details == nil {
+			e.Details = map[string]any{}
+		}
+		e.Details["event_id"] = ev.GetEventId()
+		out = append(out, e)
+	}
+	return out
+}
+
+// entry reads one event; ok is false for the events a person need not see
+// (workflow tasks, timers started, markers, search attributes...).
+func (r *historyReader) entry(i int, ev *historypb.HistoryEvent) (e Entry, ok bool) {
+	switch ev.GetEventType() {
+	case enums.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
+		return r.started(ev.GetWorkflowExecutionStartedEventAttributes()), true
+	case enums.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+		return r.updateAccepted(ev), true
+	case enums.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+		return r.updateCompleted(ev.GetWorkflowExecutionUpdateCompletedEventAttributes()), true
+	case enums.EVENT_TYPE_TIMER_FIRED:
+		return r.timerFired(i, ev.GetTimerFiredEventAttributes()), true
+	case enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+		return r.activityScheduled(ev), true
+	case enums.EVENT_TYPE_ACTIVITY_TASK_FAILED:
+		a := ev.GetActivityTaskFailedEventAttributes()
+		return r.activityFailed(a.GetScheduledEventId(), "failed", a.GetFailure().GetMessage()), true
+	case enums.EVENT_TYPE_ACTIVITY_TASK_TIMED_OUT:
+		a := ev.GetActivityTaskTimedOutEventAttributes()
+		return r.activityFailed(a.GetScheduledEventId(), "timed out", a.GetFailure().GetMessage()), true
+	case enums.EVENT_TYPE_ACTIVITY_TASK_CANCELED:
+		return r.activityFailed(ev.GetActivityTaskCanceledEventAttributes().GetScheduledEventId(), "was canceled", ""), true
+	case enums.EVENT_TYPE_WORKFLOW_EXECUTION_COMPLETED:
+		return r.completed(ev.GetWorkflowExecutionCompletedEventAttributes()), true
+	case enums.EVENT_TYPE_WORKFLOW_EXECUTION_FAILED:
+		msg := ev.GetWorkflowExecutionFailedEventAttributes().GetFailure().GetMessage()
+		return systemEntry(StepWorkflowFailed, "workflow failed: "+msg, map[string]any{"failure": msg}), true
+	case enums.EVENT_TYPE_WORKFLOW_EXECUTION_TERMINATED:
+		a := ev.GetWorkflowExecutionTerminatedEventAttributes()
+		return Entry{Step: StepWorkflowTerminated, Actor: Actor{ID: a.GetIdentity()},
+			Summary: "workflow terminated by an operator: " + a.GetReason(),
+			Details: map[string]any{"reason": a.GetReason()}}, true
+	case enums.EVENT_TYPE_WORKFLOW_EXECUTION_CANCELED:
+		return systemEntry(StepWorkflowCanceled, "workflow canceled", nil), true
+	case enums.EVENT_TYPE_WORKFLOW_EXECUTION_TIMED_OUT:
+		return systemEntry(StepWorkflowTimedOut, "workflow timed out", nil), true
+	case enums.EVENT_TYPE_WORKFLOW_EXECUTION_CONTINUED_AS_NEW:
+		run := ev.GetWorkflowExecutionContinuedAsNewEventAttributes().GetNewExecutionRunId()
+		return systemEntry(StepWorkflowContinuedAsNew, "workflow continued as a new run",
+			map[string]any{"new_run_id": run}), true
+	}
+	return Entry{}, false
+}
+
+func systemEntry(step, summary string, details map[string]any) Entry {
+	return Entry{Step: step, Actor: actorOf(lifecycle.System), Summary: summary, Details: details}
+}
+
+// started reads the submission: who, under which rules, to which country.
+// The dossier itself (names, e-mails, phone numbers) stays out.
+func (r *historyReader) started(a *historypb.WorkflowExecutionStartedEventAttributes) Entry {
+	details := map[string]any{"workflow_type": a.GetWorkflowType().GetName()}
+	e := Entry{Step: StepWorkflowStarted, Status: string(lifecycle.StatusSubmitted), Details: details}
+	if err := decodeFirst(a.GetInput(), &r.start); err != nil {
+		details["decode_error"] = err.Error()
+		e.Summary = "application submitted (its input could not be read)"
+		return e
+	}
+	in := r.start
+	e.Actor = actorOf(in.Submitter)
+	details["rules_version"] = in.Rules.Version
+	details["country"] = in.Dossier.Partner.Country
+	details["requested"] = amount(in.Dossier.Budget.Requested)
+	if len(in.Flags) > 0 {
+		details["flags"] = in.Flags
+	}
+	e.Summary = fmt.Sprintf("application submitted by %s under rules %s, destination %s",
+		in.Submitter.ID, in.Rules.Version, in.Dossier.Partner.Country)
+	return e
+}
+
+// updateAccepted reads a human step the workflow accepted: who, and what
+// they decided.
+func (r *historyReader) updateAccepted(ev *historypb.HistoryEvent) Entry {
+	req := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes().GetAcceptedRequest()
+	name := req.GetInput().GetName()
+	e := humanStep(name, req.GetInput().GetArgs())
+	e.Step = StepUpdateAccepted
+	e.Details["update"] = name
+	e.Details["update_id"] = req.GetMeta().GetUpdateId()
+	r.updates[ev.GetEventId()] = acceptedUpdate{name: name, actor: e.Actor}
+	return e
+}
+
+// humanStep decodes an update's input into its actor and decision.
+func humanStep(name string, args *commonpb.Payloads) Entry {
+	d := map[string]any{}
+	e := Entry{Details: d}
+	fail := func(err error) Entry {
+		d["decode_error"] = err.Error()
+		e.Summary = fmt.Sprintf("%s accepted (its input could not be read)", name)
+		return e
+	}
+	switch name {
+	case lifecycle.UpdateOpinion:
+		var in lifecycle.OpinionInput
+		if err := decodeFirst(args, &in); err != nil {
+			return fail(err)
+		}
+		e.Actor = actorOf(in.Actor)
+		d["opinion"], d["comment"] = in.Opinion, in.Comment
+		e.Summary = fmt.Sprintf("embassy opinion given by %s: %s", in.Actor.ID, in.Opinion)
+	case lifecycle.UpdateRequestComplements:
+		var in lifecycle.RequestComplementsInput
+		if err := decodeFirst(args, &in); err != nil {
+			return fail(err)
+		}
+		e.Actor = actorOf(in.Actor)
+		d["message"] = in.Message
+		e.Summary = fmt.Sprintf("complements requested by %s", in.Actor.ID)
+	case lifecycle.UpdateComplements:
+		var in lifecycle.ComplementsInput
+		if err := decodeFirst(args, &in); err != nil {
+			return fail(err)
+		}
+		// The amended dossier is personal data: only the comment shows.
+		e.Actor = actorOf(in.Actor)
+		if in.Comment != "" {
+			d["comment"] = in.Comment
+		}
+		e.Summary = fmt.Sprintf("complements submitted by %s", in.Actor.ID)
+	case lifecycle.UpdateRecommend:
+		var in lifecycle.RecommendInput
+		if err := decodeFirst(args, &in); err != nil {
+			return fail(err)
+		}
+		e.Actor = actorOf(in.Actor)
+		d["recommendation"], d["comment"] = in.Recommendation, in.Comment
+		e.Summary = fmt.Sprintf("recommendation by %s: %s", in.Actor.ID, in.Recommendation)
+		if in.Recommendation == lifecycle.RecommendApprove {
+			d["amount"] = amount(in.Amount)
+			e.Summary += fmt.Sprintf(", EUR %s", in.Amount)
+		}
+	case lifecycle.UpdateDecide:
+		var in lifecycle.DecideInput
+		if err := decodeFirst(args, &in); err != nil {
+			return fail(err)
+		}
+		e.Actor = actorOf(in.Actor)
+		d["decision"] = in.Decision
+		e.Summary = fmt.Sprintf("funding decision by %s: %s", in.Actor.ID, in.Decision)
+		if in.Decision == lifecycle.DecisionApprove {
+			d["amount"] = amount(in.Amount)
+			e.Summary += fmt.Sprintf(", EUR %s granted", in.Amount)
+		} else {
+			d["motivation"] = in.Motivation
+		}
+	case lifecycle.UpdateWithdraw:
+		var in lifecycle.WithdrawInput
+		if err := decodeFirst(args, &in); err != nil {
+			return fail(err)
+		}
+		e.Actor = actorOf(in.Actor)
+		d["reason"] = in.Reason
+		e.Summary = fmt.Sprintf("application withdrawn by %s", in.Actor.ID)
+	default:
+		// An update this version does not know: name it, show nothing of
+		// its input, which may hold anything.
+		e.Summary = fmt.Sprintf("update %q accepted", name)
+	}
+	return e
+}
+
+func (r *historyReader) updateCompleted(a *historypb.WorkflowExecutionUpdateCompletedEventAttributes) Entry {
+	u := r.updates[a.GetAcceptedEventId()]
+	if u.name == "" {
+		u.name = "update"
+	}
+	e := Entry{Step: StepUpdateCompleted, Actor: u.actor,
+		Details: map[string]any{"update": u.name, "update_id": a.GetMeta().GetUpdateId()}}
+	if f := a.GetOutcome().GetFailure(); f != nil {
+		e.Details["failure"] = f.GetMessage()
+		e.Summary = fmt.Sprintf("%s failed: %s", u.name, f.GetMessage())
+		return e
+	}
+	var st lifecycle.State
+	if err := decodeFirst(a.GetOutcome().GetSuccess(), &st); err != nil {
+		e.Details["decode_error"] = err.Error()
+		e.Summary = u.name + " completed"
+		return e
+	}
+	e.Status = string(st.Status)
+	e.Summary = fmt.Sprintf("%s completed: the application is %s", u.name, st.Status)
+	return e
+}
+
+func (r *historyReader) timerFired(i int, a *historypb.TimerFiredEventAttributes) Entry {
+	e := systemEntry(StepTimerFired, "timer fired", map[string]any{"timer_id": a.GetTimerId()})
+	if name := r.timerName(i, a); name != "" {
+		e.Details["timer"] = name
+		e.Summary = timerSummaries[name]
+	}
+	return e
+}
+
+var timerSummaries = map[string]string{
+	TimerEmbassyReminder:     "embassy reminder due: the embassy has not answered",
+	TimerEmbassyDeadline:     "embassy deadline passed: the opinion is deemed given",
+	TimerComplementsDeadline: "complements deadline passed",
+	TimerDecisionReminder:    "decision reminder due: the application waits for DAECT",
+	TimerEmbassyContactPoll:  "embassy directory checked again for a contact",
+}
+
+// timerOfEvent names a timer from the transition it led to.
+var timerOfEvent = map[string]string{
+	lifecycle.EventEmbassyReminded:    TimerEmbassyReminder,
+	lifecycle.EventOpinionDeemedGiven: TimerEmbassyDeadline,
+	lifecycle.EventComplementsExpired: TimerComplementsDeadline,
+	lifecycle.EventDecisionReminded:   TimerDecisionReminder,
+}
+
+// timerName names the timer fired at events[i] from what the workflow did in
+// the task that handled it (a reminder recorded, a deadline transition, the
+// directory looked up again); failing that, from the rules' duration it was
+// started with, when exactly one timer of the rules has it. "" if neither tells.
+func (r *historyReader) timerName(i int, a *historypb.TimerFiredEventAttributes) string {
+	j := i + 1
+	for j < len(r.events) && r.events[j].GetEventType() != enums.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
+		j++
+	}
+next:
+	for j++; j < len(r.events); j++ {
+		ev := r.events[j]
+		switch ev.GetEventType() {
+		case enums.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enums.EVENT_TYPE_WORKFLOW_TASK_STARTED,
+			enums.EVENT_TYPE_TIMER_FIRED:
+			break next // the commands of that task end here
+		case enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
+			s := r.scheduledActivity(ev)
+			switch {
+			case s.activity == activityLookupEmbassy:
+				return TimerEmbassyContactPoll
+			case s.transition != nil:
+				if name, ok := timerOfEvent[s.transition.Event]; ok {
+					return name
+				}
+			}
+		}
+	}
+	started := r.byID[a.GetStartedEventId()].GetTimerStartedEventAttributes()
+	if started == nil {
+		return ""
+	}
+	d := started.GetStartToFireTimeout().AsDuration()
+	t := r.start.Rules.Timers
+	var match []string
+	for name, rule := range map[string]interface{ D() time.Duration }{
+		TimerEmbassyReminder:     t.EmbassyReminder,
+		TimerComplementsDeadline: t.ComplementsDeadline,
+		TimerDecisionReminder:    t.DecisionReminder,
+		TimerEmbassyContactPoll:  t.EmbassyContactPoll,
+	} {
+		if rule.D() > 0 && rule.D() == d {
+			match = append(match, name)
+		}
+	}
+	if len(match) == 1 {
+		return match[0]
+	}
+	return ""
+}
+
+// scheduledActivity decodes (once) what an ActivityTaskScheduled event asks.
+func (r *historyReader) scheduledActivity(ev *historypb.HistoryEvent) scheduledActivity {
+	if s, ok := r.scheduled[ev.GetEventId()]; ok {
+		return s
+	}
+	a := ev.GetActivityTaskScheduledEventAttributes()
+	s := scheduledActivity{activity: a.GetActivityType().GetName()}
+	if s.activity == activityRecordTransition {
+		var t activities.Transition
+		if err := decodeFirst(a.GetInput(), &t); err == nil {
+			s.transition = &t
+		}
+	}
+	r.scheduled[ev.GetEventId()] = s
+	return s
+}
+
+func (r *historyReader) activityScheduled(ev *historypb.HistoryEvent) Entry {
+	s := r.scheduledActivity(ev)
+	a := ev.GetActivityTaskScheduledEventAttributes()
+	if s.activity == activityRecordTransition {
+		if s.transition == nil {
+			return systemEntry(StepTransitionScheduled, "transition scheduled (its input could not be read)", nil)
+		}
+		t := s.transition
+		d := detailsMap(t.Details)
+		d["seq"], d["event"] = t.Seq, t.Event
+		return Entry{Step: StepTransitionScheduled, Actor: actorOf(t.Actor), Status: string(t.Status), Details: d,
+			Summary: fmt.Sprintf("transition %d (%s) recorded: the application is %s", t.Seq, t.Event, t.Status)}
+	}
+	d := map[string]any{"activity": s.activity}
+	summary := fmt.Sprintf("activity %s scheduled", s.activity)
+	if s.activity == activityLookupEmbassy {
+		var country string
+		if err := decodeFirst(a.GetInput(), &country); err == nil {
+			d["country"] = country
+			summary = fmt.Sprintf("embassy directory looked up for %s", country)
+		}
+	}
+	return systemEntry(StepActivityScheduled, summary, d)
+}
+
+func (r *historyReader) activityFailed(scheduledID int64, how, msg string) Entry {
+	s := r.scheduledActivity(r.byID[scheduledID])
+	d := map[string]any{"activity": s.activity}
+	if msg != "" {
+		d["failure"] = msg
+	}
+	if s.transition != nil {
+		d["seq"], d["event"] = s.transition.Seq, s.transition.Event
+		return systemEntry(StepTransitionFailed,
+			fmt.Sprintf("transition %d (%s) %s: %s", s.transition.Seq, s.transition.Event, how, msg), d)
+	}
+	return systemEntry(StepTransitionFailed, fmt.Sprintf("activity %s %s: %s", s.activity, how, msg), d)
+}
+
+func (r *historyReader) completed(a *historypb.WorkflowExecutionCompletedEventAttributes) Entry {
+	e := systemEntry(StepWorkflowCompleted, "workflow completed", map[string]any{})
+	var st lifecycle.State
+	if err := decodeFirst(a.GetResult(), &st); err != nil {
+		e.Details["decode_error"] = err.Error()
+		return e
+	}
+	e.Status = string(st.Status)
+	e.Summary = fmt.Sprintf("workflow completed: the application is %s", st.Status)
+	return e
+}
+
+// journalEntry shows one journal row; its payload minus the dossier.
+func journalEntry(e store.Entry) Entry {
+	d := payloadMap(e.Payload)
+	d["seq"] = e.Seq
+	summary, ok := eventSummaries[e.EventType]
+	if !ok {
+		summary = e.EventType
+	}
+	return Entry{
+		At: e.OccurredAt.UTC(), Source: SourceJournal, Step: e.EventType,
+		Actor: Actor{ID: e.ActorID, Role: e.ActorRole}, Status: e.Status, Details: d,
+		Summary: fmt.Sprintf("%s (journal seq %d, status %s)", summary, e.Seq, e.Status),
+	}
+}
+
+var eventSummaries = map[string]string{
+	lifecycle.EventSubmitted:             "application submitted",
+	lifecycle.EventEmbassyConsulted:      "embassy consulted",
+	lifecycle.EventEmbassyContactMissing: "no embassy contact for the destination",
+	lifecycle.EventEmbassyReminded:       "embassy reminded",
+	lifecycle.EventOpinionGiven:          "embassy opinion given",
+	lifecycle.EventOpinionDeemedGiven:    "embassy deadline passed, opinion deemed given",
+	lifecycle.EventComplementsRequested:  "complements requested",
+	lifecycle.EventComplementsReceived:   "complements received",
+	lifecycle.EventComplementsExpired:    "no complements in time, closed without action",
+	lifecycle.EventRecommended:           "recommendation recorded",
+	lifecycle.EventDecisionReminded:      "DAECT reminded of the pending decision",
+	lifecycle.EventApproved:              "funding approved",
+	lifecycle.EventRejected:              "funding refused",
+	lifecycle.EventWithdrawn:             "application withdrawn",
+}
+
+// attemptEntry shows an action the API refused.
+func attemptEntry(a store.Attempt) Entry {
+	return Entry{
+		At: a.At.UTC(), Source: SourceAttempt, Step: a.Action,
+		Actor: Actor{ID: a.ActorID, Role: a.ActorRole}, Status: "refused",
+		Details: map[string]any{"reason": a.Reason, "http_status": a.HTTPStatus},
+		Summary: fmt.Sprintf("%s by %s refused (HTTP %d): %s", a.Action, a.ActorID, a.HTTPStatus, a.Reason),
+	}
+}
+
+// payloadMap decodes a journal payload, numbers kept exact, without the dossier.
+func payloadMap(payload []byte) map[string]any {
+	d := map[string]any{}
+	dec := json.NewDecoder(bytes.NewReader(payload))
+	dec.UseNumber()
+	var m map[string]any
+	if err := dec.Decode(&m); err != nil {
+		d["payload_error"] = "the payload is not a JSON object"
+		return d
+	}
+	maps.Copy(d, m)
+	delete(d, "dossier")
+	return d
+}
+
+// detailsMap is a transition's details as the journal stores them, without the dossier.
+func detailsMap(details activities.Details) map[string]any {
+	b, err := json.Marshal(details)
+	if err != nil {
+		return map[string]any{"payload_error": err.Error()}
+	}
+	return payloadMap(b)
+}
+
+func decodeFirst(p *commonpb.Payloads, v any) error {
+	if len(p.GetPayloads()) == 0 {
+		return fmt.Errorf("no payload")
+	}
+	return dataConverter.FromPayload(p.GetPayloads()[0], v)
+}
+
+func actorOf(a lifecycle.Actor) Actor { return Actor{ID: a.ID, Role: string(a.Role)} }
+
+// amount is an exact decimal number of euros, e.g. 3000.00.
+func amount(m dossier.Money) json.Number { return json.Number(m.String()) }

@@ -1,0 +1,156 @@
+// Package config is the services' configuration: every address, port,
+// credential and path, read from environment variables, which command-line
+// flags override. The README's configuration table lists the same names.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/daect/expectct/internal/mail"
+)
+
+// Config is what the api, worker and dev services need.
+type Config struct {
+	DatabaseURL       string
+	TemporalAddress   string
+	TemporalNamespace string
+	TaskQueue         string
+
+	SMTPHost     string
+	SMTPPort     int
+	SMTPUsername string
+	SMTPPassword string
+	SMTPTLS      string
+	MailFrom     string
+	Secretariat  string
+
+	Listen         string
+	MetricsListen  string
+	TokenKey       string
+	RulesFile      string
+	MaxBodyBytes   int64
+	UpdateTimeout  time.Duration
+	LogLevel       string
+	LogFormat      string
+	DataDir        string
+	TemporalUIPort int
+	MailUIListen   string
+
+	errs []error // malformed environment values, reported by Check
+}
+
+// DevTokenKey signs tokens when EXPECTCT_TOKEN_KEY is not set. It is public
+// by construction: fine on a laptop, refused nowhere, so production must set
+// its own key (docs/operations.md).
+const DevTokenKey = "expectct-dev-signing-key-not-for-production"
+
+// Var is one configuration variable, for the flags and the README table.
+type Var struct {
+	Env, Flag, Default, Help string
+	target                   any
+}
+
+// Vars binds each setting to its environment variable and flag.
+func (c *Config) Vars() []Var {
+	return []Var{
+		{"DATABASE_URL", "database-url", "postgres://postgres@127.0.0.1:5432/expectct?sslmode=disable", "PostgreSQL URL of expectct's database (created if missing by migrate/dev)", &c.DatabaseURL},
+		{"TEMPORAL_ADDRESS", "temporal-address", "127.0.0.1:7233", "Temporal frontend host:port", &c.TemporalAddress},
+		{"TEMPORAL_NAMESPACE", "temporal-namespace", "default", "Temporal namespace", &c.TemporalNamespace},
+		{"EXPECTCT_TASK_QUEUE", "task-queue", "expectct", "Temporal task queue of the application workflows", &c.TaskQueue},
+		{"SMTP_HOST", "smtp-host", "127.0.0.1", "SMTP server host", &c.SMTPHost},
+		{"SMTP_PORT", "smtp-port", "1025", "SMTP server port", &c.SMTPPort},
+		{"SMTP_USERNAME", "smtp-username", "", "SMTP user (empty: no authentication)", &c.SMTPUsername},
+		{"SMTP_PASSWORD", "smtp-password", "", "SMTP password", &c.SMTPPassword},
+		{"SMTP_TLS", "smtp-tls", "none", "SMTP transport security: none, starttls or tls", &c.SMTPTLS},
+		{"MAIL_FROM", "mail-from", "EXPE-CT DAECT <expe-ct.noreply@diplomatie.gouv.fr>", "From address of every e-mail", &c.MailFrom},
+		{"DAECT_SECRETARIAT_EMAIL", "secretariat-email", "secretariat.dgm-aect@diplomatie.gouv.fr", "DAECT secretariat's address (notices, reminders)", &c.Secretariat},
+		{"EXPECTCT_LISTEN", "listen", "127.0.0.1:8080", "HTTP API listen address", &c.Listen},
+		{"EXPECTCT_METRICS_LISTEN", "metrics-listen", "127.0.0.1:9090", "worker's /metrics and /healthz listen address", &c.MetricsListen},
+		{"EXPECTCT_TOKEN_KEY", "token-key", DevTokenKey, "HMAC key signing the API's bearer tokens (set it in production)", &c.TokenKey},
+		{"EXPECTCT_RULES_FILE", "rules-file", "", "programme rules YAML (empty: the embedded defaults)", &c.RulesFile},
+		{"EXPECTCT_MAX_BODY_BYTES", "max-body-bytes", "1048576", "largest request body the API reads", &c.MaxBodyBytes},
+		{"EXPECTCT_UPDATE_TIMEOUT", "update-timeout", "30s", "how long the API waits for a human step to be recorded", &c.UpdateTimeout},
+		{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", &c.LogLevel},
+		{"LOG_FORMAT", "log-format", "json", "json or text", &c.LogFormat},
+		{"EXPECTCT_DATA_DIR", "data-dir", ".data", "dev: where the Temporal and Mailpit state files live", &c.DataDir},
+		{"TEMPORAL_UI_PORT", "temporal-ui-port", "8233", "dev: Temporal Web UI port", &c.TemporalUIPort},
+		{"MAILPIT_UI_LISTEN", "mail-ui-listen", "127.0.0.1:8025", "dev: Mailpit web UI and API address", &c.MailUIListen},
+	}
+}
+
+// Bind registers the flags, defaulting each to its environment variable.
+func (c *Config) Bind(fs *pflag.FlagSet) {
+	for _, v := range c.Vars() {
+		def := v.Default
+		if e, ok := os.LookupEnv(v.Env); ok {
+			def = e
+		}
+		help := fmt.Sprintf("%s (env %s)", v.Help, v.Env)
+		switch p := v.target.(type) {
+		case *string:
+			fs.StringVar(p, v.Flag, def, help)
+		case *int:
+			n, _ := strconv.Atoi(def)
+			fs.IntVar(p, v.Flag, n, help)
+			if _, err := strconv.Atoi(def); err != nil {
+				c.deferErr(fmt.Errorf("%s=%q: not an integer", v.Env, def))
+			}
+		case *int64:
+			n, err := strconv.ParseInt(def, 10, 64)
+			if err != nil {
+				c.deferErr(fmt.Errorf("%s=%q: not an integer", v.Env, def))
+			}
+			fs.Int64Var(p, v.Flag, n, help)
+		case *time.Duration:
+			d, err := time.ParseDuration(def)
+			if err != nil {
+				c.deferErr(fmt.Errorf("%s=%q: not a duration such as 30s", v.Env, def))
+			}
+			fs.DurationVar(p, v.Flag, d, help)
+		}
+	}
+}
+
+func (c *Config) deferErr(err error) { c.errs = append(c.errs, err) }
+
+// Check reports a malformed environment variable or value.
+func (c *Config) Check() error {
+	if len(c.errs) > 0 {
+		return c.errs[0]
+	}
+	switch c.SMTPTLS {
+	case mail.TLSNone, mail.TLSStartTLS, mail.TLSImplicit:
+	default:
+		return fmt.Errorf("SMTP_TLS=%q: none, starttls or tls", c.SMTPTLS)
+	}
+	if c.TokenKey == "" {
+		return fmt.Errorf("EXPECTCT_TOKEN_KEY is empty")
+	}
+	return nil
+}
+
+// SMTP is the mail server configuration.
+func (c *Config) SMTP() mail.SMTPConfig {
+	return mail.SMTPConfig{Host: c.SMTPHost, Port: c.SMTPPort, Username: c.SMTPUsername,
+		Password: c.SMTPPassword, TLS: c.SMTPTLS, From: c.MailFrom}
+}
+
+// Logger builds the process logger: JSON by default, for log collectors.
+func (c *Config) Logger() *slog.Logger {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		level = slog.LevelInfo
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.EqualFold(c.LogFormat, "text") {
+		return slog.New(slog.NewTextHandler(os.Stderr, opts))
+	}
+	return slog.New(slog.NewJSONHandler(os.Stderr, opts))
+}
