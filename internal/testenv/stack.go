@@ -1,0 +1,266 @@
+package testenv
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	sdkworker "go.temporal.io/sdk/worker"
+
+	"github.com/daect/expectct/activities"
+	"github.com/daect/expectct/internal/api"
+	"github.com/daect/expectct/internal/auth"
+	"github.com/daect/expectct/internal/lifecycle"
+	"github.com/daect/expectct/internal/mail"
+	"github.com/daect/expectct/internal/rules"
+	"github.com/daect/expectct/internal/store"
+	"github.com/daect/expectct/worker"
+)
+
+// Secretariat is the DAECT secretariat address the stack's worker writes to.
+const Secretariat = "secretariat.test@diplomatie.gouv.fr"
+
+// TokenKey signs the stack's tokens.
+const TokenKey = "expectct-test-key"
+
+// Stack is the whole system for one test: its own database, task queue,
+// Mailpit, an in-process worker and the API on an httptest server, against
+// the package's shared Temporal dev server (or one given in StackOptions).
+type Stack struct {
+	T         testing.TB
+	Store     *store.Store
+	DBURL     string
+	Temporal  client.Client
+	Mailpit   *Mailpit
+	Worker    sdkworker.Worker
+	API       *httptest.Server
+	Server    *api.Server
+	Rules     rules.Rules
+	TaskQueue string
+	Keys      auth.Keys
+}
+
+// StackOptions adjust a stack.
+type StackOptions struct {
+	// Rules default to the embedded ones with timers of seconds.
+	Rules *rules.Rules
+	// NoWorker leaves the worker to the test (a child process, say).
+	NoWorker bool
+}
+
+// FastRules are the default rules with timers short enough for end-to-end tests.
+func FastRules() rules.Rules {
+	r := rules.Default()
+	r.Version = "test-fast"
+	r.Timers.EmbassyReminder = rules.Duration(2 * time.Second)
+	r.Timers.EmbassyDeadline = rules.Duration(4 * time.Second)
+	r.Timers.ComplementsDeadline = rules.Duration(3 * time.Second)
+	r.Timers.DecisionReminder = rules.Duration(time.Hour)
+	r.Timers.EmbassyContactPoll = rules.Duration(time.Second)
+	return r
+}
+
+// NewStack starts a stack; everything stops when the test ends.
+func NewStack(t testing.TB, opts StackOptions) *Stack {
+	t.Helper()
+	st, dbURL := Database(t)
+	srv := Temporal(t)
+	c := Client(t, srv)
+	s := &Stack{T: t, Store: st, DBURL: dbURL, Temporal: c, Mailpit: StartMailpit(t),
+		TaskQueue: "expectct-test-" + randomHex(6), Keys: auth.NewKeys(TokenKey), Rules: FastRules()}
+	if opts.Rules != nil {
+		s.Rules = *opts.Rules
+	}
+	if !opts.NoWorker {
+		s.Worker = s.StartWorker()
+	}
+	s.Server = &api.Server{Temporal: c, Store: st, Keys: s.Keys, Rules: s.Rules, TaskQueue: s.TaskQueue,
+		UpdateTimeout: 20 * time.Second, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s.API = httptest.NewServer(s.Server.Handler())
+	t.Cleanup(s.API.Close)
+	return s
+}
+
+// StartWorker runs an in-process worker on the stack's task queue.
+func (s *Stack) StartWorker() sdkworker.Worker {
+	s.T.Helper()
+	sender, err := mail.NewSender(s.Mailpit.SMTPConfig())
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	w := worker.New(s.Temporal, s.TaskQueue, &activities.Activities{Store: s.Store, Mailer: sender,
+		Secretariat: Secretariat, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err := w.Start(); err != nil {
+		s.T.Fatalf("start worker: %v", err)
+	}
+	s.T.Cleanup(w.Stop)
+	return w
+}
+
+// Actors used across tests. The applicant's SIREN is the example dossier's.
+var (
+	Applicant       = lifecycle.Actor{ID: "claire.martin", Role: lifecycle.RoleApplicant, SIREN: "214401093"}
+	OtherApplicant  = lifecycle.Actor{ID: "jean.dupont", Role: lifecycle.RoleApplicant, SIREN: "217500016"}
+	EmbassySN       = lifecycle.Actor{ID: "scac.dakar", Role: lifecycle.RoleEmbassy, Countries: []string{"SN"}}
+	EmbassyBR       = lifecycle.Actor{ID: "scac.brasilia", Role: lifecycle.RoleEmbassy, Countries: []string{"BR"}}
+	Instructor      = lifecycle.Actor{ID: "instructeur.un", Role: lifecycle.RoleInstructor}
+	Decider         = lifecycle.Actor{ID: "delegue.un", Role: lifecycle.RoleDecider}
+	Auditor         = lifecycle.Actor{ID: "auditeur.un", Role: lifecycle.RoleAuditor}
+	Admin           = lifecycle.Actor{ID: "admin.un", Role: lifecycle.RoleAdmin}
+	InstructorAsDec = lifecycle.Actor{ID: "instructeur.un", Role: lifecycle.RoleDecider}
+)
+
+// Token signs a token for the actor.
+func (s *Stack) Token(a lifecycle.Actor) string {
+	s.T.Helper()
+	tok, err := s.Keys.Issue(a, time.Hour, time.Now())
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	return tok
+}
+
+// Response is an API answer.
+type Response struct {
+	Status int
+	Body   []byte
+	Header http.Header
+}
+
+// JSON decodes the body into v.
+func (r Response) JSON(t testing.TB, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decode %s: %v", r.Body, err)
+	}
+}
+
+// Do sends a request to the API as the actor (no token when actor is nil).
+// body may be []byte, string or any value to encode as JSON.
+func (s *Stack) Do(actor *lifecycle.Actor, method, path string, body any, headers ...string) Response {
+	s.T.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case []byte:
+		rd = bytes.NewReader(b)
+	case string:
+		rd = bytes.NewReader([]byte(b))
+	default:
+		raw, err := json.Marshal(b)
+		if err != nil {
+			s.T.Fatal(err)
+		}
+		rd = bytes.NewReader(raw)
+	}
+	req, err := http.NewRequestWithContext(context.Background(), method, s.API.URL+path, rd)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	if actor != nil {
+		req.Header.Set("Authorization", "Bearer "+s.Token(*actor))
+	}
+	for i := 0; i+1 < len(headers); i += 2 {
+		req.Header.Set(headers[i], headers[i+1])
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		s.T.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return Response{Status: resp.StatusCode, Body: raw, Header: resp.Header}
+}
+
+// ExampleDossier returns examples/dossier.json.
+func ExampleDossier(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(RepoRoot(t), "examples", "dossier.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// Submit submits the example dossier as the applicant and returns its ID.
+func (s *Stack) Submit(dossierJSON []byte) string {
+	s.T.Helper()
+	r := s.Do(&Applicant, "POST", "/v1/applications", dossierJSON, "Idempotency-Key", randomHex(8))
+	if r.Status != http.StatusCreated {
+		s.T.Fatalf("submit: %d %s", r.Status, r.Body)
+	}
+	var res api.SubmitResult
+	r.JSON(s.T, &res)
+	return res.ApplicationID
+}
+
+// State reads an application's state through the API, as an instructor.
+func (s *Stack) State(id string) lifecycle.State {
+	s.T.Helper()
+	r := s.Do(&Instructor, "GET", "/v1/applications/"+id, nil)
+	if r.Status != http.StatusOK {
+		s.T.Fatalf("read %s: %d %s", id, r.Status, r.Body)
+	}
+	var st lifecycle.State
+	r.JSON(s.T, &st)
+	return st
+}
+
+// WaitStatus polls until the application reaches the status.
+func (s *Stack) WaitStatus(id string, want lifecycle.Status, timeout time.Duration) lifecycle.State {
+	s.T.Helper()
+	deadline := time.Now().Add(timeout)
+	for {
+		st := s.State(id)
+		if st.Status == want {
+			return st
+		}
+		if time.Now().After(deadline) {
+			s.T.Fatalf("%s is %s after %v, want %s", id, st.Status, timeout, want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// WaitClosed waits for the workflow to complete and returns its final state.
+func (s *Stack) WaitClosed(id string, timeout time.Duration) lifecycle.State {
+	s.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var st lifecycle.State
+	if err := s.Temporal.GetWorkflow(ctx, id, "").Get(ctx, &st); err != nil {
+		s.T.Fatalf("workflow %s: %v", id, err)
+	}
+	return st
+}
+
+// Journal returns the application's journal event types in order.
+func (s *Stack) Journal(id string) []string {
+	s.T.Helper()
+	entries, err := s.Store.Journal(context.Background(), id)
+	if err != nil {
+		s.T.Fatal(err)
+	}
+	var events []string
+	for _, e := range entries {
+		events = append(events, e.EventType)
+	}
+	return events
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
