@@ -26,18 +26,15 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) sdkwork
 		// finish when the process is asked to stop.
 		WorkerStopTimeout: 20 * time.Second,
 	})
-	Register(w, acts)
+	Register(w)
+	w.RegisterActivity(acts)
 	return w
 }
 
-// Register adds the workflow and activities to any registry (a worker, a
-// replayer, the test environment).
+// Register adds the workflows to any registry: a worker, a replayer, the
+// test environment.
 func Register(r interface {
 	RegisterWorkflowWithOptions(any, workflow.RegisterOptions)
-	RegisterActivity(any)
-}, acts *activities.Activities) {
+}) {
 	r.RegisterWorkflowWithOptions(workflows.Application, workflow.RegisterOptions{Name: workflows.WorkflowName})
-	if acts != nil {
-		r.RegisterActivity(acts)
-	}
 }

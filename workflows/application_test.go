@@ -72,7 +72,8 @@ func newHarness(t *testing.T) *harness {
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(io.Discard, nil))))
 	h := &harness{t: t, env: suite.NewTestWorkflowEnvironment(), embassyFound: []bool{true}}
-	worker.Register(h.env, &activities.Activities{})
+	worker.Register(h.env)
+	h.env.RegisterActivity(&activities.Activities{})
 	h.env.OnActivity("RecordTransition", mock.Anything, mock.Anything).Return(
 		func(_ context.Context, tr activities.Transition) error {
 			h.events = append(h.events, tr)

@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/daect/expectct/internal/config"
+	"github.com/daect/expectct/internal/devstack"
+	"github.com/daect/expectct/internal/store"
+	"github.com/daect/expectct/internal/testenv"
+)
+
+// TestDevStartsAndStopsEverything runs `expectct dev` on free ports: the API
+// answers, the Temporal UI and Mailpit are up, and cancelling (Ctrl-C) stops
+// every process it started.
+func TestDevStartsAndStopsEverything(t *testing.T) {
+	_, dbURL := testenv.Database(t)
+	root := testenv.RepoRoot(t)
+	ports := make([]int, 6)
+	for i := range ports {
+		p, err := devstack.FreePort()
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports[i] = p
+	}
+	cfg := &config.Config{}
+	cfg.Bind(pflag.NewFlagSet("dev", pflag.ContinueOnError))
+	cfg.DatabaseURL = dbURL
+	cfg.TemporalAddress = "127.0.0.1:" + strconv.Itoa(ports[0])
+	cfg.TemporalUIPort = ports[1]
+	cfg.SMTPPort = ports[2]
+	cfg.MailUIListen = "127.0.0.1:" + strconv.Itoa(ports[3])
+	cfg.Listen = "127.0.0.1:" + strconv.Itoa(ports[4])
+	cfg.MetricsListen = "127.0.0.1:" + strconv.Itoa(ports[5])
+	cfg.DataDir = t.TempDir()
+	cfg.LogLevel = "error"
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- runDev(ctx, cfg, filepath.Join(root, "bin")) }()
+
+	get := func(url string) int {
+		resp, err := http.Get(url)
+		if err != nil {
+			return 0
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	deadline := time.Now().Add(90 * time.Second)
+	for get("http://"+cfg.Listen+"/readyz") != http.StatusOK {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("API not ready: %v", <-done)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for name, url := range map[string]string{
+		"Temporal UI":    "http://127.0.0.1:" + strconv.Itoa(cfg.TemporalUIPort) + "/",
+		"Mailpit UI":     "http://" + cfg.MailUIListen + "/api/v1/messages",
+		"worker metrics": "http://" + cfg.MetricsListen + "/metrics",
+		"API metrics":    "http://" + cfg.Listen + "/metrics",
+	} {
+		if code := get(url); code != http.StatusOK {
+			t.Errorf("%s at %s answered %d", name, url, code)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(cfg.DataDir, "temporal.db")); err != nil {
+		t.Errorf("Temporal state file not kept in the data dir: %v", err)
+	}
+	st, err := store.Open(context.Background(), dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if list, err := st.Embassies(context.Background()); err != nil || len(list) == 0 {
+		t.Errorf("dev did not migrate the database: %v", err)
+	}
+
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("dev stopped with %v", err)
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("dev did not stop")
+	}
+	for name, addr := range map[string]string{"API": cfg.Listen, "Temporal": cfg.TemporalAddress, "Mailpit": cfg.MailUIListen} {
+		if code := get("http://" + addr + "/"); code != 0 {
+			t.Errorf("%s still answers after stop", name)
+		}
+	}
+}
+
+func TestDevExplainsUnreachablePostgreSQL(t *testing.T) {
+	port, err := devstack.FreePort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Config{}
+	cfg.Bind(pflag.NewFlagSet("dev", pflag.ContinueOnError))
+	cfg.DatabaseURL = "postgres://postgres@127.0.0.1:" + strconv.Itoa(port) + "/expectct?sslmode=disable"
+	cfg.DataDir = t.TempDir()
+	err = runDev(context.Background(), cfg, "bin")
+	if err == nil {
+		t.Fatal("dev started without PostgreSQL")
+	}
+	for _, want := range []string{"PostgreSQL", "DATABASE_URL", "pg_ctlcluster"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not mention %q", err, want)
+		}
+	}
+}
