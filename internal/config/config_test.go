@@ -1,0 +1,61 @@
+package config_test
+
+import (
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/spf13/pflag"
+
+	"github.com/daect/expectct/internal/config"
+)
+
+// TestREADMEDocumentsEveryVariable keeps the README's configuration table
+// honest: every variable the services read is in it, with its default.
+func TestREADMEDocumentsEveryVariable(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := &config.Config{}
+	for _, v := range c.Vars() {
+		row := "| `" + v.Env + "` | `--" + v.Flag + "` |"
+		if !strings.Contains(string(readme), row) {
+			t.Errorf("README has no row for %s (%s)", v.Env, row)
+		}
+		if v.Default != "" && !strings.Contains(string(readme), "`"+v.Default+"`") {
+			t.Errorf("README does not give %s's default %q", v.Env, v.Default)
+		}
+	}
+}
+
+func TestEnvironmentThenFlags(t *testing.T) {
+	t.Setenv("SMTP_PORT", "2525")
+	t.Setenv("EXPECTCT_LISTEN", ":9999")
+	c := &config.Config{}
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	c.Bind(fs)
+	if err := fs.Parse([]string{"--listen", ":7777"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
+	}
+	if c.SMTPPort != 2525 || c.Listen != ":7777" || c.TemporalAddress != "127.0.0.1:7233" {
+		t.Fatalf("got port %d listen %q temporal %q", c.SMTPPort, c.Listen, c.TemporalAddress)
+	}
+}
+
+func TestMalformedEnvironmentIsReported(t *testing.T) {
+	for env, val := range map[string]string{"SMTP_PORT": "twenty", "EXPECTCT_UPDATE_TIMEOUT": "soon", "SMTP_TLS": "maybe"} {
+		t.Run(env, func(t *testing.T) {
+			t.Setenv(env, val)
+			c := &config.Config{}
+			c.Bind(pflag.NewFlagSet("x", pflag.ContinueOnError))
+			err := c.Check()
+			if err == nil || !strings.Contains(err.Error(), env) {
+				t.Fatalf("error %v does not name %s", err, env)
+			}
+		})
+	}
+}
