@@ -78,50 +78,45 @@ func values(labels []string, tags map[string]string) []string {
 	return out
 }
 
-// Counter returns a counter.
-func (h *TemporalHandler) Counter(name string) client.MetricsCounter {
+// vec returns the vector of a metric, creating and registering it on first
+// use, and the label values of the handler's tags.
+func vec[V prometheus.Collector](h *TemporalHandler, vecs map[string]V, name string, build func(labels []string) V) (V, []string) {
 	v := h.vecs
 	v.mu.Lock()
 	defer v.mu.Unlock()
 	labels := v.labelsFor(name, h.tags)
-	vec, ok := v.counters[name]
+	c, ok := vecs[name]
 	if !ok {
-		vec = prometheus.NewCounterVec(prometheus.CounterOpts{Name: promName(name), Help: "Temporal SDK " + name}, labels)
-		_ = h.reg.Register(vec)
-		v.counters[name] = vec
+		c = build(labels)
+		_ = h.reg.Register(c)
+		vecs[name] = c
 	}
-	return counter{vec.WithLabelValues(values(labels, h.tags)...)}
+	return c, values(labels, h.tags)
+}
+
+// Counter returns a counter.
+func (h *TemporalHandler) Counter(name string) client.MetricsCounter {
+	c, lv := vec(h, h.vecs.counters, name, func(labels []string) *prometheus.CounterVec {
+		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: promName(name), Help: "Temporal SDK " + name}, labels)
+	})
+	return counter{c.WithLabelValues(lv...)}
 }
 
 // Gauge returns a gauge.
 func (h *TemporalHandler) Gauge(name string) client.MetricsGauge {
-	v := h.vecs
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	labels := v.labelsFor(name, h.tags)
-	vec, ok := v.gauges[name]
-	if !ok {
-		vec = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: promName(name), Help: "Temporal SDK " + name}, labels)
-		_ = h.reg.Register(vec)
-		v.gauges[name] = vec
-	}
-	return gauge{vec.WithLabelValues(values(labels, h.tags)...)}
+	g, lv := vec(h, h.vecs.gauges, name, func(labels []string) *prometheus.GaugeVec {
+		return prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: promName(name), Help: "Temporal SDK " + name}, labels)
+	})
+	return gauge{g.WithLabelValues(lv...)}
 }
 
 // Timer returns a timer, recorded as a histogram in seconds.
 func (h *TemporalHandler) Timer(name string) client.MetricsTimer {
-	v := h.vecs
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	labels := v.labelsFor(name, h.tags)
-	vec, ok := v.histograms[name]
-	if !ok {
-		vec = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: promName(name) + "_seconds", Help: "Temporal SDK " + name,
+	t, lv := vec(h, h.vecs.histograms, name, func(labels []string) *prometheus.HistogramVec {
+		return prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: promName(name) + "_seconds", Help: "Temporal SDK " + name,
 			Buckets: []float64{.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}}, labels)
-		_ = h.reg.Register(vec)
-		v.histograms[name] = vec
-	}
-	return timer{vec.WithLabelValues(values(labels, h.tags)...)}
+	})
+	return timer{t.WithLabelValues(lv...)}
 }
 
 type counter struct{ c prometheus.Counter }
