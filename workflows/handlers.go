@@ -158,18 +158,38 @@ func (a *application) validateComplements(ctx workflow.Context, in lifecycle.Com
 	// the checker only sees reflection inside the validator library.
 	//workflowcheck:ignore
 	if _, err := dossier.Validate(in.Dossier, a.prog.Policy(), workflow.Now(ctx).In(lifecycle.Paris)); err != nil {
-		return invalid(err)
+		return invalid(underDossier(err))
 	}
+	// Field paths are those of the update's input, where the dossier sits
+	// under "dossier", as the input's own checks above name them.
 	if in.Dossier.Collectivite.SIREN != a.st.SIREN() {
-		return invalidField("collectivite.siren", "unchanged",
+		return invalidField("dossier.collectivite.siren", "unchanged",
 			"Le SIREN de la collectivité ne peut pas être modifié", "The collectivité's SIREN cannot be changed")
 	}
 	if in.Dossier.Partner.Country != a.st.Country() {
-		return invalidField("partner.country", "unchanged",
+		return invalidField("dossier.partner.country", "unchanged",
 			"Le pays de destination ne peut pas être modifié: déposez une nouvelle demande",
 			"The destination country cannot be changed: submit a new application")
 	}
 	return nil
+}
+
+// underDossier puts the field paths of a dossier's validation error under
+// "dossier", the key holding it in the complements input.
+func underDossier(err error) error {
+	var ve *dossier.ValidationError
+	if !errors.As(err, &ve) {
+		return err
+	}
+	out := &dossier.ValidationError{Kind: ve.Kind, Fields: slices.Clone(ve.Fields)}
+	for i, f := range out.Fields {
+		if f.Field == "$" {
+			out.Fields[i].Field = "dossier"
+		} else {
+			out.Fields[i].Field = "dossier." + f.Field
+		}
+	}
+	return out
 }
 
 func (a *application) answerComplements(ctx workflow.Context, in lifecycle.ComplementsInput) (lifecycle.State, error) {

@@ -2,12 +2,16 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
+	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -60,6 +64,9 @@ func (s *Server) submit(r *request) (int, any, error) {
 		ID:                    id,
 		TaskQueue:             s.TaskQueue,
 		WorkflowIDReusePolicy: enumsReject,
+		// Without it the SDK hides the "already started" error and returns the
+		// running workflow, so a resubmission would be answered 201 as new.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
 		TypedSearchAttributes: temporal.NewSearchAttributes(
 			workflows.StatusKey.ValueSet(string(lifecycle.StatusSubmitted)),
 			workflows.CountryKey.ValueSet(d.Partner.Country)),
@@ -246,21 +253,42 @@ func decodeStrict(body io.Reader, v any) error {
 		var syntaxErr *json.SyntaxError
 		switch {
 		case errors.As(err, &typeErr):
-			return fe(typeErr.Field, "type", "Type de valeur incorrect pour "+typeErr.Field+" ("+typeErr.Value+")",
-				"Wrong value type for "+typeErr.Field+" ("+typeErr.Value+")")
+			field := cmp.Or(typeErr.Field, "$")
+			return fe(field, "type", "Type de valeur incorrect pour "+field+" ("+typeErr.Value+")",
+				"Wrong value type for "+field+" ("+typeErr.Value+")")
 		case strings.HasPrefix(err.Error(), "json: unknown field "):
 			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
 			return fe(name, "unknown_field", "Champ inconnu: "+name, "Unknown field: "+name)
 		case errors.As(err, &syntaxErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 			return fe("$", "malformed", "Le corps de la requête n'est pas un objet JSON valide", "The request body is not a valid JSON object")
 		default:
-			return fe("$", "format", "Valeur illisible: "+err.Error(), "Unreadable value: "+err.Error())
+			// An amount or a date that does not parse: encoding/json does not
+			// say which key held it.
+			field := unreadableField(raw, v)
+			return fe(field, "format", "Valeur illisible pour "+field+": "+err.Error(), "Unreadable value for "+field+": "+err.Error())
 		}
 	}
 	if dec.More() {
 		return fe("$", "malformed", "Données en trop après l'objet JSON", "Trailing data after the JSON object")
 	}
 	return nil
+}
+
+// unreadableField names the key of the JSON object raw whose value alone
+// fails to decode into a fresh value of v's type; "$" when none does.
+func unreadableField(raw []byte, v any) string {
+	var obj map[string]json.RawMessage
+	t := reflect.TypeOf(v)
+	if json.Unmarshal(raw, &obj) != nil || t.Kind() != reflect.Pointer {
+		return "$"
+	}
+	for _, k := range slices.Sorted(maps.Keys(obj)) {
+		one, err := json.Marshal(map[string]json.RawMessage{k: obj[k]})
+		if err == nil && json.Unmarshal(one, reflect.New(t.Elem()).Interface()) != nil {
+			return k
+		}
+	}
+	return "$"
 }
 
 func decodeErr(err error) error {
