@@ -158,7 +158,11 @@ func (a *application) validateComplements(ctx workflow.Context, in lifecycle.Com
 	// the checker only sees reflection inside the validator library.
 	//workflowcheck:ignore
 	if _, err := dossier.Validate(in.Dossier, a.prog.Policy(), workflow.Now(ctx).In(lifecycle.Paris)); err != nil {
-		return invalid(underDossier(err))
+		var ve *dossier.ValidationError
+		if errors.As(err, &ve) {
+			err = ve.Under("dossier")
+		}
+		return invalid(err)
 	}
 	// Field paths are those of the update's input, where the dossier sits
 	// under "dossier", as the input's own checks above name them.
@@ -172,24 +176,6 @@ func (a *application) validateComplements(ctx workflow.Context, in lifecycle.Com
 			"The destination country cannot be changed: submit a new application")
 	}
 	return nil
-}
-
-// underDossier puts the field paths of a dossier's validation error under
-// "dossier", the key holding it in the complements input.
-func underDossier(err error) error {
-	var ve *dossier.ValidationError
-	if !errors.As(err, &ve) {
-		return err
-	}
-	out := &dossier.ValidationError{Kind: ve.Kind, Fields: slices.Clone(ve.Fields)}
-	for i, f := range out.Fields {
-		if f.Field == "$" {
-			out.Fields[i].Field = "dossier"
-		} else {
-			out.Fields[i].Field = "dossier." + f.Field
-		}
-	}
-	return out
 }
 
 func (a *application) answerComplements(ctx workflow.Context, in lifecycle.ComplementsInput) (lifecycle.State, error) {

@@ -72,8 +72,12 @@ var stepRoutes = []stepRoute{
 				MessageFR: "dossier est un champ obligatoire", MessageEN: "dossier is a required field"}}}
 		}
 		d, err := dossier.Decode(bytes.NewReader(in.Dossier), max)
+		var ve *dossier.ValidationError
+		if errors.As(err, &ve) {
+			return nil, ve.Under("dossier")
+		}
 		if err != nil {
-			return nil, prefixFields(err, "dossier")
+			return nil, err
 		}
 		return lifecycle.ComplementsInput{Actor: a, Dossier: d, Comment: in.Comment}, nil
 	}},
@@ -92,24 +96,6 @@ var stepRoutes = []stepRoute{
 		err := decodeStrict(bytes.NewReader(b), &in)
 		return lifecycle.WithdrawInput{Actor: a, Reason: in.Reason}, err
 	}},
-}
-
-// prefixFields puts the dossier's field paths under the body key holding it.
-func prefixFields(err error, prefix string) error {
-	var ve *dossier.ValidationError
-	if !errors.As(err, &ve) {
-		return err
-	}
-	out := &dossier.ValidationError{Kind: ve.Kind, Fields: make([]dossier.FieldError, len(ve.Fields))}
-	for i, f := range ve.Fields {
-		if f.Field == "$" {
-			f.Field = prefix
-		} else {
-			f.Field = prefix + "." + f.Field
-		}
-		out.Fields[i] = f
-	}
-	return out
 }
 
 // step runs one human step: the body is read, the actor checked against the

@@ -96,3 +96,17 @@ func newValidationError(kind ErrorKind, fields []FieldError) *ValidationError {
 	}
 	return &ValidationError{Kind: kind, Fields: fields}
 }
+
+// Under returns the error with every field path moved under prefix, for a
+// dossier carried inside a larger input ({"dossier": {...}}).
+func (e *ValidationError) Under(prefix string) *ValidationError {
+	out := &ValidationError{Kind: e.Kind, Fields: slices.Clone(e.Fields)}
+	for i, f := range out.Fields {
+		if f.Field == "$" {
+			out.Fields[i].Field = prefix
+		} else {
+			out.Fields[i].Field = prefix + "." + f.Field
+		}
+	}
+	return out
+}
