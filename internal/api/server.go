@@ -5,6 +5,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -106,7 +107,7 @@ type request struct {
 // result and logs any refusal in the attempts table.
 func (s *Server) authenticated(rt route) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req := &request{Request: r, w: w, action: rt.action, appID: r.PathValue("id")}
+		req := &request{Request: r, w: w, action: rt.action, appID: cmp.Or(r.PathValue("id"), r.URL.Query().Get("application_id"))}
 		var status int
 		var body any
 		var err error

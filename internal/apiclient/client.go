@@ -335,7 +335,10 @@ func call[T any](ctx context.Context, c *Client, method, path string, q url.Valu
 		return nil, problemOf(resp, raw)
 	}
 	out := &Response[T]{StatusCode: resp.StatusCode, Body: raw}
-	if err := json.Unmarshal(raw, &out.Value); err != nil {
+	// Numbers stay as written (amounts such as 2999.50), never floats.
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(&out.Value); err != nil {
 		return nil, fmt.Errorf("%s %s: unexpected answer (%d, %s): %w", method, path, resp.StatusCode,
 			resp.Header.Get("Content-Type"), err)
 	}
