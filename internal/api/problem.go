@@ -103,7 +103,10 @@ func fromError(err error) *Problem {
 	case errors.Is(err, store.ErrNotFound), errors.As(err, &notFound):
 		return errNotFound("no such application")
 	case errors.Is(err, store.ErrBadCursor):
-		return problem(http.StatusBadRequest, "malformed", "Requête mal formée / Malformed request", "cursor: not one this server issued")
+		return fromValidation(&dossier.ValidationError{Kind: dossier.KindMalformed, Fields: []dossier.FieldError{{
+			Field: "cursor", Rule: "cursor",
+			MessageFR: "Curseur inconnu: reprenez la liste depuis le début",
+			MessageEN: "Unknown cursor: start the listing again from the first page"}}})
 	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, store.ErrUnavailable):
 		return errUnavailable(err.Error())
 	}
