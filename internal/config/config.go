@@ -139,7 +139,10 @@ func (c *Config) Check() error {
 // SMTP is the mail server configuration.
 func (c *Config) SMTP() mail.SMTPConfig {
 	return mail.SMTPConfig{Host: c.SMTPHost, Port: c.SMTPPort, Username: c.SMTPUsername,
-		Password: c.SMTPPassword, TLS: c.SMTPTLS, From: c.MailFrom}
+		Password: c.SMTPPassword, TLS: c.SMTPTLS, From: c.MailFrom,
+		// Short enough that one activity delivering two e-mails stays well
+		// inside its 30 s start-to-close timeout.
+		Timeout: 10 * time.Second}
 }
 
 // Logger builds the process logger: JSON by default, for log collectors.

@@ -27,9 +27,9 @@ func (s *Store) MarkSent(ctx context.Context, id int64) error {
 	return unavailable(err)
 }
 
-// MarkFailed records a failed delivery attempt. permanent failures are
-// stamped as given up so they stop blocking the workflow; operators see them
-// in the outbox with their error.
+// MarkFailed records a failed delivery attempt and its error. The caller
+// stops retrying a permanent failure; the row stays unsent with its
+// last_error for operators to see.
 func (s *Store) MarkFailed(ctx context.Context, id int64, cause error) error {
 	_, err := s.Pool.Exec(ctx, `UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, id, cause.Error())
 	return unavailable(err)

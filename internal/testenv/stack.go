@@ -74,22 +74,7 @@ func FastRules() rules.Rules {
 // NewStack starts a stack; everything stops when the test ends.
 func NewStack(t testing.TB, opts StackOptions) *Stack {
 	t.Helper()
-	st, dbURL := Database(t)
-	srv := Temporal(t)
-	c := Client(t, srv)
-	s := &Stack{T: t, Store: st, DBURL: dbURL, Temporal: c, Mailpit: StartMailpit(t),
-		TaskQueue: "expectct-test-" + randomHex(6), Keys: auth.NewKeys(TokenKey), Rules: FastRules()}
-	if opts.Rules != nil {
-		s.Rules = *opts.Rules
-	}
-	if !opts.NoWorker {
-		s.Worker = s.StartWorker()
-	}
-	s.Server = &api.Server{Temporal: c, Store: st, Keys: s.Keys, Rules: s.Rules, TaskQueue: s.TaskQueue,
-		UpdateTimeout: 20 * time.Second, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	s.API = httptest.NewServer(s.Server.Handler())
-	t.Cleanup(s.API.Close)
-	return s
+	return NewStackOn(t, opts, Servers{})
 }
 
 // StartWorker runs an in-process worker on the stack's task queue.

@@ -1,0 +1,62 @@
+package testenv
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/daect/expectct/internal/api"
+	"github.com/daect/expectct/internal/auth"
+	"github.com/daect/expectct/internal/devstack"
+	"github.com/daect/expectct/internal/store"
+)
+
+// Servers says what NewStackOn connects a stack to instead of NewStack's
+// defaults, for tests that break those servers on purpose.
+type Servers struct {
+	// Temporal is the dev server the stack's clients dial; nil means the
+	// package's shared one. Give it OwnTemporal's server to kill and restart it.
+	Temporal *devstack.TemporalServer
+	// DatabaseURL maps the test database's URL to the one the stack's worker
+	// and API open, e.g. through a proxy; nil opens it directly. The test
+	// database is still created, migrated and dropped directly.
+	DatabaseURL func(direct string) string
+}
+
+// NewStackOn starts a stack like NewStack, on the given servers. The stack's
+// Store and DBURL are the ones its worker and API use (the mapped URL).
+func NewStackOn(t testing.TB, opts StackOptions, on Servers) *Stack {
+	t.Helper()
+	st, dbURL := Database(t)
+	if on.DatabaseURL != nil {
+		dbURL = on.DatabaseURL(dbURL)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var err error
+		if st, err = store.Open(ctx, dbURL); err != nil {
+			t.Fatalf("testenv: open the test database at %s: %v", dbURL, err)
+		}
+		t.Cleanup(st.Close)
+	}
+	srv := on.Temporal
+	if srv == nil {
+		srv = Temporal(t)
+	}
+	c := Client(t, srv)
+	s := &Stack{T: t, Store: st, DBURL: dbURL, Temporal: c, Mailpit: StartMailpit(t),
+		TaskQueue: "expectct-test-" + randomHex(6), Keys: auth.NewKeys(TokenKey), Rules: FastRules()}
+	if opts.Rules != nil {
+		s.Rules = *opts.Rules
+	}
+	if !opts.NoWorker {
+		s.Worker = s.StartWorker()
+	}
+	s.Server = &api.Server{Temporal: c, Store: st, Keys: s.Keys, Rules: s.Rules, TaskQueue: s.TaskQueue,
+		UpdateTimeout: 20 * time.Second, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	s.API = httptest.NewServer(s.Server.Handler())
+	t.Cleanup(s.API.Close)
+	return s
+}
