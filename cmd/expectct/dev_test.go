@@ -70,7 +70,13 @@ func TestDevStartsAndStopsEverything(t *testing.T) {
 		"worker metrics": "http://" + cfg.MetricsListen + "/metrics",
 		"API metrics":    "http://" + cfg.Listen + "/metrics",
 	} {
-		if code := get(url); code != http.StatusOK {
+		// The worker and the API start side by side: wait for each.
+		code := get(url)
+		for code != http.StatusOK && time.Now().Before(deadline) {
+			time.Sleep(200 * time.Millisecond)
+			code = get(url)
+		}
+		if code != http.StatusOK {
 			t.Errorf("%s at %s answered %d", name, url, code)
 		}
 	}
