@@ -120,7 +120,7 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, ready cha
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv := &api.Server{Temporal: c, Store: st, Keys: auth.NewKeys(cfg.TokenKey), Rules: prog, TaskQueue: cfg.TaskQueue,
+	srv := &api.Server{Temporal: c, Store: st, Keys: auth.NewKeys(cfg.TokenKey), Rules: prog, TaskQueue: cfg.TaskQueue, Namespace: cfg.TemporalNamespace,
 		MaxBodyBytes: cfg.MaxBodyBytes, UpdateTimeout: cfg.UpdateTimeout, Log: log, Registry: reg}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

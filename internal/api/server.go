@@ -26,11 +26,13 @@ import (
 
 // Server serves the API.
 type Server struct {
-	Temporal      client.Client
-	Store         *store.Store
-	Keys          auth.Keys
-	Rules         rules.Rules
-	TaskQueue     string
+	Temporal  client.Client
+	Store     *store.Store
+	Keys      auth.Keys
+	Rules     rules.Rules
+	TaskQueue string
+	// Namespace is the Temporal namespace (default "default").
+	Namespace     string
 	MaxBodyBytes  int64
 	UpdateTimeout time.Duration
 	Log           *slog.Logger
@@ -74,6 +76,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	if s.MaxBodyBytes <= 0 {
 		s.MaxBodyBytes = 1 << 20
+	}
+	if s.Namespace == "" {
+		s.Namespace = "default"
 	}
 	if s.UpdateTimeout <= 0 {
 		s.UpdateTimeout = 30 * time.Second

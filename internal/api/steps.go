@@ -7,6 +7,13 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	commonpb "go.temporal.io/api/common/v1"
+	enumspb "go.temporal.io/api/enums/v1"
+	updatepb "go.temporal.io/api/update/v1"
+	"go.temporal.io/api/workflowservice/v1"
 
 	"go.temporal.io/sdk/client"
 
@@ -115,17 +122,27 @@ func (s *Server) step(st stepRoute) func(*request) (int, any, error) {
 		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.UpdateTimeout)
 		defer cancel()
+		updateID := uuid.NewString()
 		h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+			UpdateID:     updateID,
 			WorkflowID:   r.appID,
 			UpdateName:   st.update,
 			Args:         []any{in},
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		})
-		if err != nil {
-			return 0, nil, err
-		}
 		var state lifecycle.State
-		if err := h.Get(ctx, &state); err != nil {
+		if err == nil {
+			err = h.Get(ctx, &state)
+		}
+		if err != nil && ctx.Err() != nil && s.accepted(r.Context(), r.appID, updateID) {
+			// The step was accepted and is being recorded (the database or
+			// the mail server is slow): it will complete, so say so rather
+			// than invite a retry that would be refused.
+			s.Log.Warn("step accepted, still being recorded", "application_id", r.appID, "step", st.update, "update_id", updateID)
+			return http.StatusAccepted, StepAccepted{ApplicationID: r.appID, UpdateID: updateID, Step: st.update,
+				Message: "accepted; being recorded / acceptée ; en cours d'enregistrement"}, nil
+		}
+		if err != nil {
 			return 0, nil, err
 		}
 		s.Log.Info("step accepted", "application_id", r.appID, "step", st.update, "actor", r.actor.ID, "status", state.Status)
@@ -143,4 +160,26 @@ func readBody(r *request) ([]byte, error) {
 			MessageFR: "Le corps de la requête est vide", MessageEN: "The request body is empty"}}}
 	}
 	return buf.Bytes(), nil
+}
+
+// StepAccepted answers a step the workflow accepted but had not finished
+// recording when the API stopped waiting.
+type StepAccepted struct {
+	ApplicationID string `json:"application_id"`
+	UpdateID      string `json:"update_id"`
+	Step          string `json:"step"`
+	Message       string `json:"message"`
+}
+
+// accepted tells whether the workflow accepted the update (its validator
+// passed), whatever the stage it has reached since.
+func (s *Server) accepted(parent context.Context, workflowID, updateID string) bool {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(parent), 3*time.Second)
+	defer cancel()
+	resp, err := s.Temporal.WorkflowService().PollWorkflowExecutionUpdate(ctx, &workflowservice.PollWorkflowExecutionUpdateRequest{
+		Namespace:  s.Namespace,
+		UpdateRef:  &updatepb.UpdateRef{WorkflowExecution: &commonpb.WorkflowExecution{WorkflowId: workflowID}, UpdateId: updateID},
+		WaitPolicy: &updatepb.WaitPolicy{LifecycleStage: enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED},
+	})
+	return err == nil && resp.GetStage() >= enumspb.UPDATE_WORKFLOW_EXECUTION_LIFECYCLE_STAGE_ACCEPTED
 }
