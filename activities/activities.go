@@ -226,6 +226,9 @@ func readModel(t Transition, d dossier.Dossier) store.ReadModel {
 		}
 	}
 	rm.Decided = t.Event == lifecycle.EventApproved || t.Event == lifecycle.EventRejected
+	if t.State != nil {
+		rm.State, _ = json.Marshal(t.State)
+	}
 	return rm
 }
 

@@ -56,4 +56,8 @@ type Transition struct {
 	At            time.Time        `json:"at"`
 	Details       Details          `json:"details"`
 	Mails         []MailSpec       `json:"mails,omitempty"`
+	// State is the application as the transition leaves it, without its
+	// dossier; the read model keeps it so reads need not query the workflow.
+	// Histories recorded before it existed carry none.
+	State *lifecycle.State `json:"state,omitempty"`
 }

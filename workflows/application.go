@@ -5,12 +5,14 @@
 package workflows
 
 import (
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/daect/expectct/activities"
+	"github.com/daect/expectct/internal/dossier"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/mail"
 	"github.com/daect/expectct/internal/rules"
@@ -233,11 +235,24 @@ func (a *application) record(ctx workflow.Context, event string, status lifecycl
 		Mails:         mails,
 	}
 	a.st.Steps = append(a.st.Steps, lifecycle.Step{Seq: a.seq, Event: event, Status: status, Actor: actor, At: now})
+	t.State = a.snapshot(status)
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
 		StatusKey.ValueSet(string(status)), CountryKey.ValueSet(a.st.Country())); err != nil {
 		return err
 	}
 	return workflow.ExecuteActivity(ctx, a.acts.RecordTransition, t).Get(ctx, nil)
+}
+
+// snapshot is the state as this transition leaves it, for the read model,
+// so reads are served by PostgreSQL without waking the workflow. The dossier
+// is left out: the read model keeps it already.
+func (a *application) snapshot(status lifecycle.Status) *lifecycle.State {
+	snap := a.st
+	snap.Status = status
+	snap.Dossier = dossier.Dossier{}
+	snap.Steps = slices.Clone(a.st.Steps)
+	snap.Deadlines = slices.Clone(a.st.Deadlines)
+	return &snap
 }
 
 func (a *application) setDeadline(d lifecycle.Deadline) {

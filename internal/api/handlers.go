@@ -131,17 +131,41 @@ func (s *Server) read(r *request) (int, any, error) {
 	if err := s.inScope(r); err != nil {
 		return 0, nil, err
 	}
-	st, err := s.state(r.Context(), r.appID)
+	// The read model holds the state as the last transition left it, so a
+	// read costs one PostgreSQL row and never wakes the workflow.
+	st, err := s.storedState(r.Context(), r.appID)
+	if err == nil {
+		return http.StatusOK, st, nil
+	}
+	if !errors.Is(err, store.ErrNotFound) {
+		return 0, nil, err
+	}
+	// Not recorded yet (just submitted): ask the workflow.
+	st, err = s.state(r.Context(), r.appID)
 	if err != nil {
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			// The workflow history is past retention: the read model remains.
-			a, err := s.Store.Application(r.Context(), r.appID)
-			return http.StatusOK, a, err
-		}
 		return 0, nil, err
 	}
 	return http.StatusOK, st, nil
+}
+
+// storedState reads the application's state from the read model;
+// store.ErrNotFound when it has none yet.
+func (s *Server) storedState(ctx context.Context, id string) (lifecycle.State, error) {
+	var st lifecycle.State
+	stateJSON, dossierJSON, err := s.Store.State(ctx, id)
+	if err != nil {
+		return st, err
+	}
+	if stateJSON == nil {
+		return st, store.ErrNotFound
+	}
+	if err := json.Unmarshal(stateJSON, &st); err != nil {
+		return st, fmt.Errorf("stored state of %s: %w", id, err)
+	}
+	if err := json.Unmarshal(dossierJSON, &st.Dossier); err != nil {
+		return st, fmt.Errorf("stored dossier of %s: %w", id, err)
+	}
+	return st, nil
 }
 
 func (s *Server) list(r *request) (int, any, error) {

@@ -153,3 +153,24 @@ func (s *Store) DossierJSON(ctx context.Context, id string) ([]byte, error) {
 	}
 	return []byte(raw), unavailable(err)
 }
+
+// State returns the application's state as its last transition left it
+// (JSON, without the dossier) and its dossier; state is nil for an
+// application recorded before states were kept.
+func (s *Store) State(ctx context.Context, id string) (state, dossier []byte, err error) {
+	var st, d *string
+	err = s.Pool.QueryRow(ctx, `SELECT state::text, dossier::text FROM applications WHERE id = $1`, id).Scan(&st, &d)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, nil, unavailable(err)
+	}
+	if st != nil {
+		state = []byte(*st)
+	}
+	if d != nil {
+		dossier = []byte(*d)
+	}
+	return state, dossier, nil
+}

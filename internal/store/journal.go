@@ -59,6 +59,7 @@ type ReadModel struct {
 	RulesVersion string
 	Flags        []string
 	Dossier      []byte // JSON; set on submission and complements
+	State        []byte // JSON of the workflow's state, without the dossier
 	Decided      bool
 }
 
@@ -141,10 +142,10 @@ func (s *Store) RecordTransition(ctx context.Context, e Entry, rm ReadModel, mai
 func upsertReadModel(ctx context.Context, tx pgx.Tx, e Entry, rm ReadModel) error {
 	if rm.Dossier != nil && e.Seq == 1 {
 		_, err := tx.Exec(ctx, `INSERT INTO applications (id, status, siren, collectivite, country, mission_title, requested_cents,
-				rules_version, flags, dossier, last_seq, submitted_at, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12)`,
+				rules_version, flags, dossier, last_seq, submitted_at, updated_at, state)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13::jsonb)`,
 			e.ApplicationID, rm.Status, rm.SIREN, rm.Collectivite, rm.Country, rm.MissionTitle, rm.Requested,
-			rm.RulesVersion, nonNil(rm.Flags), string(rm.Dossier), e.Seq, e.OccurredAt)
+			rm.RulesVersion, nonNil(rm.Flags), string(rm.Dossier), e.Seq, e.OccurredAt, jsonOrNil(rm.State))
 		return err
 	}
 	var decidedAt *time.Time
@@ -164,10 +165,11 @@ func upsertReadModel(ctx context.Context, tx pgx.Tx, e Entry, rm ReadModel) erro
 			dossier = COALESCE($8::jsonb, dossier),
 			mission_title = COALESCE(NULLIF($9, ''), mission_title),
 			requested_cents = CASE WHEN $8::jsonb IS NULL THEN requested_cents ELSE $10 END,
-			flags = CASE WHEN $8::jsonb IS NULL THEN flags ELSE $11 END
+			flags = CASE WHEN $8::jsonb IS NULL THEN flags ELSE $11 END,
+			state = COALESCE($12::jsonb, state)
 		WHERE id = $1`,
 		e.ApplicationID, rm.Status, e.Seq, e.OccurredAt, rm.Recommended, rm.Granted, decidedAt, dossierJSON,
-		rm.MissionTitle, rm.Requested, nonNil(rm.Flags))
+		rm.MissionTitle, rm.Requested, nonNil(rm.Flags), jsonOrNil(rm.State))
 	if err != nil {
 		return err
 	}
@@ -175,6 +177,14 @@ func upsertReadModel(ctx context.Context, tx pgx.Tx, e Entry, rm ReadModel) erro
 		return fmt.Errorf("%w: application %s has no read model row", ErrConflict, e.ApplicationID)
 	}
 	return nil
+}
+
+func jsonOrNil(b []byte) *string {
+	if b == nil {
+		return nil
+	}
+	s := string(b)
+	return &s
 }
 
 func nonNil(s []string) []string {
