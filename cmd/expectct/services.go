@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
+	sdkworker "go.temporal.io/sdk/worker"
 
 	"github.com/daect/expectct/activities"
 	"github.com/daect/expectct/internal/api"
@@ -178,6 +179,8 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 	if err != nil {
 		return fmt.Errorf("SMTP configuration: %w", err)
 	}
+	// Applications wait weeks for people: keep only the busiest in memory.
+	sdkworker.SetStickyWorkflowCacheSize(cfg.WorkflowCache)
 	w := worker.New(c, cfg.TaskQueue, &activities.Activities{Store: st, Mailer: sender, Secretariat: cfg.Secretariat, Log: log})
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)

@@ -37,6 +37,7 @@ type Config struct {
 	RulesFile      string
 	MaxBodyBytes   int64
 	UpdateTimeout  time.Duration
+	WorkflowCache  int
 	LogLevel       string
 	LogFormat      string
 	DataDir        string
@@ -77,6 +78,7 @@ func (c *Config) Vars() []Var {
 		{"EXPECTCT_RULES_FILE", "rules-file", "", "programme rules YAML (empty: the embedded defaults)", &c.RulesFile},
 		{"EXPECTCT_MAX_BODY_BYTES", "max-body-bytes", "1048576", "largest request body the API reads", &c.MaxBodyBytes},
 		{"EXPECTCT_UPDATE_TIMEOUT", "update-timeout", "30s", "how long the API waits for a human step to be recorded", &c.UpdateTimeout},
+		{"EXPECTCT_WORKFLOW_CACHE", "workflow-cache", "2000", "worker: workflows kept in memory between tasks; the others are replayed from history when they wake (bounds memory)", &c.WorkflowCache},
 		{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", &c.LogLevel},
 		{"LOG_FORMAT", "log-format", "json", "json or text", &c.LogFormat},
 		{"EXPECTCT_DATA_DIR", "data-dir", ".data", "dev: where the Temporal and Mailpit state files live", &c.DataDir},
