@@ -35,7 +35,7 @@ import (
 // serviceCommands are the processes of the system: api, worker, dev, migrate,
 // plus the local helpers token and healthcheck.
 func serviceCommands() []*cobra.Command {
-	return []*cobra.Command{apiCmd(), workerCmd(), devCmd(), migrateCmd(), tokenCmd(), healthcheckCmd()}
+	return []*cobra.Command{apiCmd(), workerCmd(), devCmd(), migrateCmd(), tokenCmd(), healthcheckCmd(), benchCmd()}
 }
 
 // withConfig gives a command the configuration flags and checks them.

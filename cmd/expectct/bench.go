@@ -1,0 +1,128 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/daect/expectct/internal/bench"
+	"github.com/daect/expectct/internal/config"
+)
+
+// configDefault is the documented default of a configuration variable, or
+// the environment's value when it is set.
+func configDefault(env string) string {
+	if v, ok := os.LookupEnv(env); ok {
+		return v
+	}
+	for _, v := range (&config.Config{}).Vars() {
+		if v.Env == env {
+			return v.Default
+		}
+	}
+	return ""
+}
+
+func benchCmd() *cobra.Command {
+	o := bench.Options{}
+	var binDir, store string
+	var failOnMiss bool
+	cmd := &cobra.Command{
+		Use:   "bench [--standalone] [-n N] [-c C] [--scale N]",
+		Short: "Measure the engine against bare Temporal: lifecycles/s, step latencies, memory, reads at scale",
+		Long: `Runs N complete lifecycles (submission, embassy opinion, recommendation, decision) through
+the HTTP API, then the same number of a bare workflow of the same shape (a start, 3 updates,
+6 no-op activities) driven with the Temporal client on the same Temporal server, and prints
+lifecycles per second, p50/p99 per step, the engine/bare ratios, the worker's and the API's
+peak memory and PASS/MISS against the targets.
+
+With --scale N it then submits N applications left waiting for the embassy and times the
+filtered list query and status reads, with the worker's resident memory.
+
+--standalone starts its own Temporal dev server, Mailpit, database, worker and API (child
+processes of this binary) and removes them at the end. Without it, the run goes against the
+running stack named by --api, --temporal-address, --task-queue, --database-url and
+--token-key; give --worker-pid and --api-pid to read their memory.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			output := cmd.Flag("output").Value.String()
+			o.API = cmd.Flag("api").Value.String()
+			if o.Lifecycles < 0 || o.Scale < 0 || o.Concurrency < 1 || o.Reads < 1 || o.ReadConcurrency < 1 {
+				return errors.New("-n and --scale must be ≥ 0, -c, --reads and --read-concurrency ≥ 1")
+			}
+			if o.Lifecycles == 0 && o.Scale == 0 {
+				return errors.New("nothing to do: -n 0 and no --scale")
+			}
+			o.Stack.BinDir = binDir
+			switch store {
+			case "file":
+			case "memory":
+				o.Stack.TemporalInMemory = true
+			default:
+				return fmt.Errorf("--temporal-store must be file or memory, not %q", store)
+			}
+			o.Stack.DatabaseURL = o.DatabaseURL
+			if o.Standalone {
+				exe, err := os.Executable()
+				if err != nil {
+					return fmt.Errorf("cannot find this binary to run the worker and the API: %w", err)
+				}
+				o.Stack.Exe = exe
+			}
+			o.Progress = cmd.ErrOrStderr()
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			rep, err := bench.Execute(ctx, o)
+			if err != nil {
+				if errors.Is(err, context.Canceled) {
+					return errors.New("interrupted")
+				}
+				return err
+			}
+			if output == "json" {
+				err = rep.WriteJSON(cmd.OutOrStdout())
+			} else {
+				err = rep.WriteText(cmd.OutOrStdout())
+			}
+			if err != nil {
+				return err
+			}
+			if failOnMiss && rep.Missed() {
+				return errors.New("a target was missed")
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.BoolVar(&o.Standalone, "standalone", false, "start a Temporal dev server, Mailpit, a fresh database, the worker and the API for this run")
+	f.IntVarP(&o.Lifecycles, "lifecycles", "n", 200, "complete lifecycles to run, for the engine and for the bare workflow (0: skip)")
+	f.IntVarP(&o.Concurrency, "concurrency", "c", 16, "concurrent clients")
+	f.IntVar(&o.Warmup, "warmup", 16, "lifecycles each system runs first, left out of the figures")
+	f.IntVar(&o.Rounds, "rounds", 2, "turns the lifecycles are split into, bare and engine alternating (bare, engine | engine, bare | ...)")
+	f.BoolVar(&o.EngineFirst, "engine-first", false, "start the turns with the engine (default: the bare workflow)")
+	f.DurationVar(&o.Poll, "poll-interval", 100*time.Millisecond, "status polling interval while waiting for the embassy consultation")
+	f.IntVar(&o.Scale, "scale", 0, "applications to submit and hold open for the scale run (0: skip)")
+	f.IntVar(&o.Reads, "reads", 500, "scale run: list queries, and status reads, to time")
+	f.IntVar(&o.ReadConcurrency, "read-concurrency", 1, "scale run: concurrent readers")
+	f.DurationVar(&o.ScaleTimeout, "scale-timeout", 45*time.Minute, "scale run: how long to wait for every application to reach the embassy")
+	f.StringVar(&o.TokenKey, "token-key", configDefault("EXPECTCT_TOKEN_KEY"), "key the API verifies tokens with (env EXPECTCT_TOKEN_KEY)")
+	f.StringVar(&o.TemporalAddress, "temporal-address", configDefault("TEMPORAL_ADDRESS"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
+	f.StringVar(&o.Namespace, "temporal-namespace", configDefault("TEMPORAL_NAMESPACE"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
+	f.StringVar(&o.TaskQueue, "task-queue", configDefault("EXPECTCT_TASK_QUEUE"), "the engine's task queue; the bare workflow uses <queue>-bare-<run> (env EXPECTCT_TASK_QUEUE)")
+	f.StringVar(&o.DatabaseURL, "database-url", configDefault("DATABASE_URL"), "expectct's database (scale progress); with --standalone, the server a fresh database is created on (env DATABASE_URL)")
+	f.IntVar(&o.WorkerPID, "worker-pid", 0, "process ID of the running worker, to read its memory")
+	f.IntVar(&o.APIPID, "api-pid", 0, "process ID of the running API, to read its memory")
+	f.StringVar(&o.WorkerMetrics, "worker-metrics", "", "the running worker's /metrics URL (e.g. http://127.0.0.1:9090/metrics), to show its activity latencies")
+	f.StringVar(&binDir, "bin-dir", defaultBinDir(), "--standalone: where the temporal and mailpit binaries are (make tools builds them)")
+	f.StringVar(&o.Stack.RulesFile, "rules-file", "", "--standalone: programme rules for the worker and API (empty: embedded rules, embassy timers of 7 and 15 days)")
+	f.StringVar(&store, "temporal-store", "file", "--standalone: the dev server's store, file (SQLite in a temporary file, as expectct dev) or memory")
+	f.BoolVar(&o.Stack.Keep, "keep", false, "--standalone: keep the working directory (logs, Temporal file store)")
+	f.BoolVar(&failOnMiss, "fail-on-miss", false, "exit non-zero when a target is missed")
+	return cmd
+}

@@ -1,0 +1,167 @@
+package bench
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func run(system string, perSecond float64, p99 map[string]float64) *Run {
+	r := &Run{System: system, Lifecycles: 200, Completed: 200, WallSeconds: 200 / perSecond, PerSecond: perSecond}
+	for _, s := range reportedSteps {
+		r.Steps = append(r.Steps, Stats{Name: s, Count: 200, P50Ms: p99[s] / 2, P99Ms: p99[s]})
+	}
+	return r
+}
+
+func sampleReport() *Report {
+	return &Report{
+		Machine: Machine{CPUs: 2, MemTotal: 24 << 30, GoVersion: "go1.26.8", OS: "linux/amd64"},
+		Mode:    "standalone stack", Temporal: "127.0.0.1:7233", API: "http://127.0.0.1:8080",
+		Lifecycles: 200, Concurrency: 16, Warmup: 4, PollMs: 50,
+		Engine: run("engine", 13, map[string]float64{StepSubmit: 40, StepOpinion: 300, StepRecommendation: 200, StepDecision: 180, StepConsultWait: 900, StepLifecycle: 1500}),
+		Bare:   run("bare", 15, map[string]float64{StepSubmit: 20, StepOpinion: 150, StepRecommendation: 150, StepDecision: 150, StepConsultWait: 600, StepLifecycle: 1000}),
+		Memory: []Memory{{Process: "worker", PID: 10, PeakBytes: 100 << 20, RSSBytes: 90 << 20}},
+	}
+}
+
+func targets(r *Report) map[string]Target {
+	m := map[string]Target{}
+	for _, t := range r.Targets {
+		m[t.Name] = t
+	}
+	return m
+}
+
+func TestEvaluateLifecycleTargets(t *testing.T) {
+	r := sampleReport()
+	r.Evaluate()
+	if r.Ratios.Throughput != 0.87 {
+		t.Fatalf("throughput ratio %v, want 0.87", r.Ratios.Throughput)
+	}
+	if r.Ratios.P99[StepOpinion] != 2 || r.Ratios.P99[StepSubmit] != 2 {
+		t.Fatalf("p99 ratios %v", r.Ratios.P99)
+	}
+	got := targets(r)
+	for name, want := range map[string]string{
+		"engine lifecycles/s ≥ 0.85 × bare":                   Pass,
+		"opinion p99 ≤ 1.5 × bare update p99":                 Miss, // 300 vs 150
+		"recommendation p99 ≤ 1.5 × bare update p99":          Pass, // 200 vs 150
+		"decision p99 ≤ 1.5 × bare update p99":                Pass,
+		"worker RSS < 512.0 MiB with 10000 open applications": Skip,
+		"list query p99 < 50 ms":                              Skip,
+		"status read p99 < 50 ms":                             Skip,
+	} {
+		if got[name].Result != want {
+			t.Errorf("%s: %s (%s), want %s", name, got[name].Result, got[name].Detail, want)
+		}
+	}
+	if len(r.Targets) != 7 {
+		t.Errorf("%d targets, want 7", len(r.Targets))
+	}
+	if !r.Missed() {
+		t.Error("Missed() is false with a missed target")
+	}
+}
+
+func TestEvaluateFailedLifecyclesMissThroughput(t *testing.T) {
+	r := sampleReport()
+	r.Engine.Failed = 3
+	r.Evaluate()
+	tg := targets(r)["engine lifecycles/s ≥ 0.85 × bare"]
+	if tg.Result != Miss || !strings.Contains(tg.Detail, "3 engine lifecycles failed") {
+		t.Fatalf("target %+v", tg)
+	}
+}
+
+func TestEvaluateScaleTargets(t *testing.T) {
+	r := &Report{Scale: &Scale{Applications: 10000, Submitted: 10000, Consulted: 10000,
+		WorkerOpen:  &Memory{Process: "worker", RSSBytes: 300 << 20},
+		WorkerAfter: &Memory{Process: "worker", RSSBytes: 600 << 20},
+		List:        Stats{Name: "list", Count: 500, P50Ms: 3, P99Ms: 12},
+		Status:      Stats{Name: "status", Count: 500, P50Ms: 20, P99Ms: 75}}}
+	r.Evaluate()
+	got := targets(r)
+	rss := got["worker RSS < 512.0 MiB with 10000 open applications"]
+	if rss.Result != Miss || !strings.Contains(rss.Detail, "600.0 MiB") {
+		t.Errorf("RSS target %+v: the larger RSS counts", rss)
+	}
+	if got["list query p99 < 50 ms"].Result != Pass || got["status read p99 < 50 ms"].Result != Miss {
+		t.Errorf("read targets %+v", r.Targets)
+	}
+	if got["engine lifecycles/s ≥ 0.85 × bare"].Result != Skip {
+		t.Errorf("throughput without lifecycle runs must be skipped")
+	}
+
+	r.Scale.Consulted = 2000
+	r.Evaluate()
+	if got := targets(r)["worker RSS < 512.0 MiB with 10000 open applications"]; got.Result != Skip {
+		t.Errorf("RSS with 2000 open must be skipped, got %+v", got)
+	}
+}
+
+func TestWriteText(t *testing.T) {
+	r := sampleReport()
+	r.Bare.Errors = []string{"start bench-bare-1:\n  deadline exceeded"}
+	r.Engine.Server = []ServerTime{
+		{Source: "api", Name: "http_request_duration GET /v1/applications/{id}", Count: 600, MeanMs: 12.5},
+		{Source: "worker", Name: "workflow_task_schedule_to_start_latency", Count: 2400, MeanMs: 80},
+	}
+	r.Bare.Server = []ServerTime{{Source: "bare worker", Name: "workflow_task_schedule_to_start_latency", Count: 2200, MeanMs: 40}}
+	r.Engine.History = &HistoryShape{Events: 64, Bytes: 22 << 10, ByType: map[string]int{"EVENT_TYPE_TIMER_STARTED": 3, "EVENT_TYPE_ACTIVITY_TASK_SCHEDULED": 6}}
+	r.Bare.History = &HistoryShape{Events: 56, Bytes: 6 << 10, ByType: map[string]int{"EVENT_TYPE_ACTIVITY_TASK_SCHEDULED": 6}}
+	r.Evaluate()
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	// Column widths are tabwriter's business: compare with spaces collapsed.
+	out := oneLine(b.String())
+	for _, want := range []string{
+		"machine: 2 CPUs, 24.0 GiB RAM, go1.26.8, linux/amd64",
+		"Lifecycle run: 200 lifecycles each, 16 concurrent clients, 4 warm-up",
+		"lifecycles/s     13.00     15.00         0.87",
+		"opinion p99  300.0 ms  150.0 ms         2.00",
+		"whole lifecycle p99    1.50 s    1.00 s",
+		"100.0 MiB          90.0 MiB",
+		"bare errors (first 1):",
+		"start bench-bare-1: deadline exceeded",
+		"MISS  opinion p99 ≤ 1.5 × bare update p99",
+		"PASS  engine lifecycles/s ≥ 0.85 × bare",
+		"SKIP  list query p99 < 50 ms",
+		"GET /v1/applications/{id}            3.0  12.5 ms",
+		"workflow task schedule to start latency                  12.0      80.0 ms                11.0    40.0 ms",
+		"TIMER_STARTED         3       0",
+		"size  22.0 KiB  6.0 KiB",
+	} {
+		if !strings.Contains(out, oneLine(want)) {
+			t.Errorf("text report lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+func TestWriteJSON(t *testing.T) {
+	r := sampleReport()
+	r.Evaluate()
+	var b bytes.Buffer
+	if err := r.WriteJSON(&b); err != nil {
+		t.Fatal(err)
+	}
+	var back struct {
+		Engine struct {
+			PerSecond float64 `json:"lifecycles_per_second"`
+			Steps     []Stats `json:"steps"`
+		} `json:"engine"`
+		Ratios  Ratios   `json:"ratios"`
+		Targets []Target `json:"targets"`
+		Memory  []Memory `json:"memory"`
+	}
+	if err := json.Unmarshal(b.Bytes(), &back); err != nil {
+		t.Fatalf("%v\n%s", err, b.String())
+	}
+	if back.Engine.PerSecond != 13 || len(back.Engine.Steps) != len(reportedSteps) ||
+		back.Ratios.P99[StepOpinion] != 2 || len(back.Targets) != 7 || back.Memory[0].PeakBytes != 100<<20 {
+		t.Fatalf("JSON report round trip: %+v\n%s", back, b.String())
+	}
+}
