@@ -4,7 +4,7 @@ GO    ?= go
 BIN   := $(CURDIR)/bin
 TOOLS := $(BIN)/temporal $(BIN)/mailpit $(BIN)/workflowcheck $(BIN)/staticcheck
 
-.PHONY: all build tools run test lint unit bench bench-scale clean replay-histories
+.PHONY: all build tools run test lint unit bench clean replay-histories
 
 all: build
 

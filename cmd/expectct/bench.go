@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -60,6 +61,11 @@ running stack named by --api, --temporal-address, --task-queue, --database-url a
 				return errors.New("nothing to do: -n 0 and no --scale")
 			}
 			o.Stack.BinDir = binDir
+			for _, kv := range o.Stack.WorkerEnv {
+				if k, _, ok := strings.Cut(kv, "="); !ok || k == "" {
+					return fmt.Errorf("--worker-env %q: KEY=VALUE expected", kv)
+				}
+			}
 			switch store {
 			case "file":
 			case "memory":
@@ -122,6 +128,7 @@ running stack named by --api, --temporal-address, --task-queue, --database-url a
 	f.StringVar(&binDir, "bin-dir", defaultBinDir(), "--standalone: where the temporal and mailpit binaries are (make tools builds them)")
 	f.StringVar(&o.Stack.RulesFile, "rules-file", "", "--standalone: programme rules for the worker and API (empty: embedded rules, embassy timers of 7 and 15 days)")
 	f.StringVar(&store, "temporal-store", "file", "--standalone: the dev server's store, file (SQLite in a temporary file, as expectct dev) or memory")
+	f.StringArrayVar(&o.Stack.WorkerEnv, "worker-env", nil, "--standalone: KEY=VALUE added to the worker's environment only, e.g. GOMEMLIMIT=450MiB (repeatable)")
 	f.BoolVar(&o.Stack.Keep, "keep", false, "--standalone: keep the working directory (logs, Temporal file store)")
 	f.BoolVar(&failOnMiss, "fail-on-miss", false, "exit non-zero when a target is missed")
 	return cmd

@@ -86,6 +86,7 @@ func Execute(ctx context.Context, o Options) (*Report, error) {
 		if o.Stack.TemporalInMemory {
 			rep.Mode = "standalone stack (Temporal dev server in memory)"
 		}
+		rep.WorkerEnv = o.Stack.WorkerEnv
 		progress("starting the standalone stack: Temporal dev server, Mailpit, database, worker and API")
 		s, err := StartStack(ctx, o.Stack)
 		if err != nil {

@@ -33,16 +33,18 @@ type Machine struct {
 
 // Report is everything one `expectct bench` prints.
 type Report struct {
-	Machine     Machine `json:"machine"`
-	Mode        string  `json:"mode"` // standalone or stack
-	Temporal    string  `json:"temporal_address"`
-	API         string  `json:"api"`
-	Lifecycles  int     `json:"lifecycles"`
-	Concurrency int     `json:"concurrency"`
-	Warmup      int     `json:"warmup"`
-	PollMs      float64 `json:"poll_interval_ms"`
-	Rounds      int     `json:"rounds,omitempty"`
-	Order       string  `json:"order,omitempty"`
+	Machine Machine `json:"machine"`
+	Mode    string  `json:"mode"` // standalone or stack
+	// WorkerEnv is what --worker-env added to the worker's environment.
+	WorkerEnv   []string `json:"worker_env,omitempty"`
+	Temporal    string   `json:"temporal_address"`
+	API         string   `json:"api"`
+	Lifecycles  int      `json:"lifecycles"`
+	Concurrency int      `json:"concurrency"`
+	Warmup      int      `json:"warmup"`
+	PollMs      float64  `json:"poll_interval_ms"`
+	Rounds      int      `json:"rounds,omitempty"`
+	Order       string   `json:"order,omitempty"`
 
 	Engine *Run `json:"engine,omitempty"`
 	Bare   *Run `json:"bare,omitempty"`
@@ -190,6 +192,9 @@ var stepLabels = map[string]string{
 func (r *Report) WriteText(w io.Writer) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, "expectct bench: %s, Temporal %s, API %s\n", r.Mode, r.Temporal, r.API)
+	if len(r.WorkerEnv) > 0 {
+		fmt.Fprintf(&b, "worker environment: %s\n", strings.Join(r.WorkerEnv, " "))
+	}
 	fmt.Fprintf(&b, "machine: %d CPUs, %s RAM, %s, %s; load average %.2f before, %.2f after\n", r.Machine.CPUs,
 		GiB(r.Machine.MemTotal), r.Machine.GoVersion, r.Machine.OS, r.Machine.LoadBefore, r.Machine.LoadAfter)
 

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"syscall"
 	"time"
@@ -34,6 +35,9 @@ type StackOptions struct {
 	RulesFile string
 	// Keep leaves the working directory (logs, Temporal's file store).
 	Keep bool
+	// WorkerEnv is added to the worker's environment only (GOMEMLIMIT=...,
+	// GOGC=... experiments).
+	WorkerEnv []string
 	// TemporalInMemory runs the dev server without its SQLite file, for
 	// comparison; the default file store is what `expectct dev` runs.
 	TemporalInMemory bool
@@ -130,7 +134,8 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 		"EXPECTCT_RULES_FILE=" + o.RulesFile,
 		"LOG_LEVEL=warn",
 	}
-	if s.Worker, err = StartChild(o.Exe, "worker", env, filepath.Join(dir, "worker.log")); err != nil {
+	workerEnv := append(slices.Clone(env), o.WorkerEnv...)
+	if s.Worker, err = StartChild(o.Exe, "worker", workerEnv, filepath.Join(dir, "worker.log")); err != nil {
 		return s, err
 	}
 	if s.API, err = StartChild(o.Exe, "api", env, filepath.Join(dir, "api.log")); err != nil {
