@@ -1,7 +1,6 @@
 package faults
 
 import (
-	"bytes"
 	"fmt"
 	"net"
 	"net/http"
@@ -72,7 +71,7 @@ type WorkerConfig struct {
 type WorkerProcess struct {
 	bin  string
 	cfg  WorkerConfig
-	logs *syncBuffer
+	logs *testenv.SyncBuffer
 
 	mu      sync.Mutex
 	cmd     *exec.Cmd
@@ -86,7 +85,7 @@ type WorkerProcess struct {
 // killed when the test ends.
 func StartWorkerProcess(t testing.TB, bin string, cfg WorkerConfig) *WorkerProcess {
 	t.Helper()
-	w := &WorkerProcess{bin: bin, cfg: cfg, logs: &syncBuffer{}}
+	w := &WorkerProcess{bin: bin, cfg: cfg, logs: &testenv.SyncBuffer{}}
 	t.Cleanup(func() {
 		w.stop()
 		if t.Failed() {
@@ -227,22 +226,4 @@ func withoutEnv(env []string, prefixes ...string) []string {
 	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
 		return slices.ContainsFunc(prefixes, func(p string) bool { return strings.HasPrefix(kv, p) })
 	})
-}
-
-// syncBuffer collects a process's output from its two streams.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

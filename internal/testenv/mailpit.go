@@ -28,7 +28,7 @@ type Mailpit struct {
 
 	base string // HTTP API root, e.g. http://127.0.0.1:1234
 	http *http.Client
-	logs *syncBuffer
+	logs *SyncBuffer
 }
 
 // MailpitMessage is one delivered e-mail as Mailpit parsed it.
@@ -78,7 +78,7 @@ func startMailpit(t testing.TB, bin string) (*Mailpit, error) {
 		HTTPPort: ports[1],
 		base:     "http://127.0.0.1:" + strconv.Itoa(ports[1]),
 		http:     &http.Client{Timeout: 10 * time.Second},
-		logs:     &syncBuffer{},
+		logs:     &SyncBuffer{},
 	}
 	cmd := exec.Command(bin,
 		"--smtp", "127.0.0.1:"+strconv.Itoa(m.SMTPPort),
@@ -352,19 +352,19 @@ func withoutMailpitEnv(env []string) []string {
 	})
 }
 
-// syncBuffer collects the server's output from its two streams.
-type syncBuffer struct {
+// SyncBuffer collects a child process's output from its two streams.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
