@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -16,18 +17,15 @@ import (
 	"github.com/daect/expectct/internal/store"
 )
 
-// Mailer delivers one e-mail; *mail.Sender is the real one.
-type Mailer interface {
-	Send(ctx context.Context, m mail.Message) error
-}
-
-// Activities carries what the activities need: the database, the mail
-// server and the DAECT secretariat's address.
+// Activities carries what the activities need: the database and the DAECT
+// secretariat's address.
 type Activities struct {
 	Store       *store.Store
-	Mailer      Mailer
 	Secretariat string
 	Log         *slog.Logger
+	// Refused counts transitions the database refused for their data, by
+	// event; nil counts nothing.
+	Refused *prometheus.CounterVec
 }
 
 // Error type of failures that retrying cannot fix.
@@ -42,12 +40,30 @@ func (a *Activities) LookupEmbassy(ctx context.Context, country string) (bool, e
 	return err == nil, err
 }
 
-// RecordTransition persists one transition (journal row, read model, outbox
-// rows in one transaction) then delivers its e-mails. Retried, it neither
-// records nor sends twice: the journal is keyed by (application, seq), the
-// outbox by a key per e-mail, and a delivered e-mail is marked sent.
-func (a *Activities) RecordTransition(ctx context.Context, t Transition) error {
+// RecordTransition persists one transition: journal row, read model and its
+// e-mails queued in the outbox, in one transaction. The outbox relay
+// delivers them. Retried, it records nothing twice: the journal is keyed by
+// (application, seq) and a row already there must have the same content.
+//
+// A transition the database refuses for its data (SQLSTATE classes 22 and
+// 23), or whose e-mail cannot be rendered, is retried like an outage, with an
+// error log and the expectct_transition_refused_total metric each time: the
+// application waits, nothing after it is recorded, and the build that fixes
+// the cause resumes it on its own (docs/operations.md, "A transition refused").
+func (a *Activities) RecordTransition(ctx context.Context, t lifecycle.Transition) error {
 	log := a.logger(ctx, t)
+	err := a.record(ctx, t, log)
+	if err != nil && refusedForGood(err) {
+		if a.Refused != nil {
+			a.Refused.WithLabelValues(t.Event).Inc()
+		}
+		log.Error("transition refused: the application waits until the cause is fixed",
+			"event", t.Event, "error", err)
+	}
+	return err
+}
+
+func (a *Activities) record(ctx context.Context, t lifecycle.Transition, log *slog.Logger) error {
 	dos, err := a.dossierOf(ctx, t)
 	if err != nil {
 		return err
@@ -58,7 +74,7 @@ func (a *Activities) RecordTransition(ctx context.Context, t Transition) error {
 	}
 	payload, err := json.Marshal(t.Details)
 	if err != nil {
-		return temporal.NewNonRetryableApplicationError("encode journal payload", "Encoding", err)
+		return fmt.Errorf("%w: encode journal payload: %w", errRefused, err)
 	}
 	entry := store.Entry{
 		ApplicationID: t.ApplicationID, Seq: t.Seq, EventType: t.Event, Status: string(t.Status),
@@ -66,51 +82,29 @@ func (a *Activities) RecordTransition(ctx context.Context, t Transition) error {
 	}
 	recorded, err := a.Store.RecordTransition(ctx, entry, readModel(t, dos), mails)
 	if errors.Is(err, store.ErrConflict) {
+		log.Error("journal conflict: the workflow task fails until an operator acts", "event", t.Event, "error", err)
 		return temporal.NewNonRetryableApplicationError(err.Error(), errTypeConflict, err)
 	}
 	if err != nil {
 		return fmt.Errorf("record %s: %w", t.Event, err)
 	}
 	if recorded {
-		log.Info("transition recorded", "event", t.Event, "status", t.Status, "actor", t.Actor.ID, "role", t.Actor.Role)
-	}
-	return a.deliver(ctx, t, log)
-}
-
-// deliver sends the transition's e-mails not yet marked sent. A crash
-// between sending and marking resends with the same Message-ID, which the
-// receiving server uses to drop the duplicate.
-func (a *Activities) deliver(ctx context.Context, t Transition, log *slog.Logger) error {
-	pending, err := a.Store.UnsentMail(ctx, t.ApplicationID, t.Seq)
-	if err != nil {
-		return err
-	}
-	for _, m := range pending {
-		msg := mail.Message{Key: m.DedupKey, To: m.To, Cc: m.Cc,
-			Rendered: mail.Rendered{Subject: m.Subject, Text: m.Text, HTML: m.HTML}}
-		if err := a.Mailer.Send(ctx, msg); err != nil {
-			if markErr := a.Store.MarkFailed(ctx, m.ID, err); markErr != nil {
-				log.Warn("could not record mail failure", "error", markErr)
-			}
-			if mail.IsPermanent(err) {
-				// A refused address will not be fixed by retrying; the
-				// failure stays in the outbox for operators.
-				log.Error("e-mail refused permanently", "template", m.Template, "key", m.DedupKey, "error", err)
-				continue
-			}
-			return fmt.Errorf("send %s: %w", m.Template, err)
-		}
-		if err := a.Store.MarkSent(ctx, m.ID); err != nil {
-			return err
-		}
-		log.Info("e-mail sent", "template", m.Template, "key", m.DedupKey, "message_id", m.MessageID)
+		log.Info("transition recorded", "event", t.Event, "status", t.Status, "actor", t.Actor.ID, "role", t.Actor.Role, "mails", len(mails))
 	}
 	return nil
 }
 
+// errRefused marks a failure of the transition's own content (as opposed to
+// an outage): it is retried all the same, but raises the alarm.
+var errRefused = errors.New("transition refused")
+
+func refusedForGood(err error) bool {
+	return errors.Is(err, errRefused) || store.IsDataError(err)
+}
+
 // dossierOf returns the dossier the e-mails speak of: the transition's own
 // (submission, complements) or the one stored in the read model.
-func (a *Activities) dossierOf(ctx context.Context, t Transition) (dossier.Dossier, error) {
+func (a *Activities) dossierOf(ctx context.Context, t lifecycle.Transition) (dossier.Dossier, error) {
 	if t.Details.Dossier != nil {
 		return *t.Details.Dossier, nil
 	}
@@ -120,19 +114,20 @@ func (a *Activities) dossierOf(ctx context.Context, t Transition) (dossier.Dossi
 		return d, err
 	}
 	if err := json.Unmarshal(raw, &d); err != nil {
-		return d, temporal.NewNonRetryableApplicationError("stored dossier unreadable", "Encoding", err)
+		return d, fmt.Errorf("%w: stored dossier unreadable: %w", errRefused, err)
 	}
 	return d, nil
 }
 
 // compose renders the transition's e-mails and resolves their recipients.
-func (a *Activities) compose(ctx context.Context, t Transition, d dossier.Dossier) ([]store.OutboxMail, error) {
-	if len(t.Mails) == 0 {
+func (a *Activities) compose(ctx context.Context, t lifecycle.Transition, d dossier.Dossier) ([]store.OutboxMail, error) {
+	specs := lifecycle.MailsOf(t.Event)
+	if len(specs) == 0 {
 		return nil, nil
 	}
 	var embassy []string
-	for _, spec := range t.Mails {
-		if spec.To == ToEmbassy || spec.CcEmbassy {
+	for _, spec := range specs {
+		if spec.To == lifecycle.ToEmbassy || spec.CcEmbassy {
 			e, err := a.Store.Embassy(ctx, d.Partner.Country)
 			if err != nil && !errors.Is(err, store.ErrNotFound) {
 				return nil, err
@@ -143,14 +138,14 @@ func (a *Activities) compose(ctx context.Context, t Transition, d dossier.Dossie
 	}
 	data := mailData(t, d)
 	var out []store.OutboxMail
-	for _, spec := range t.Mails {
+	for _, spec := range specs {
 		var to, cc []string
 		switch spec.To {
-		case ToApplicant:
+		case lifecycle.ToApplicant:
 			to = []string{d.Contact.Email}
-		case ToSecretariat:
+		case lifecycle.ToSecretariat:
 			to = []string{a.Secretariat}
-		case ToEmbassy:
+		case lifecycle.ToEmbassy:
 			to = embassy
 		}
 		if spec.CcEmbassy {
@@ -164,7 +159,7 @@ func (a *Activities) compose(ctx context.Context, t Transition, d dossier.Dossie
 		}
 		r, err := mail.Render(spec.Template, data)
 		if err != nil {
-			return nil, temporal.NewNonRetryableApplicationError("render "+spec.Template, "Template", err)
+			return nil, fmt.Errorf("%w: render %s: %w", errRefused, spec.Template, err)
 		}
 		key := fmt.Sprintf("%s/%d/%s/%s", t.ApplicationID, t.Seq, spec.Template, spec.To)
 		out = append(out, store.OutboxMail{DedupKey: key, Template: spec.Template, To: to, Cc: cc,
@@ -173,7 +168,7 @@ func (a *Activities) compose(ctx context.Context, t Transition, d dossier.Dossie
 	return out, nil
 }
 
-func mailData(t Transition, d dossier.Dossier) mail.Data {
+func mailData(t lifecycle.Transition, d dossier.Dossier) mail.Data {
 	data := mail.Data{
 		ApplicationID:    t.ApplicationID,
 		CollectiviteName: d.Collectivite.Name,
@@ -203,7 +198,7 @@ func mailData(t Transition, d dossier.Dossier) mail.Data {
 }
 
 // readModel is the application row as the transition leaves it.
-func readModel(t Transition, d dossier.Dossier) store.ReadModel {
+func readModel(t lifecycle.Transition, d dossier.Dossier) store.ReadModel {
 	rm := store.ReadModel{Status: string(t.Status)}
 	if t.Details.Dossier != nil {
 		dj, _ := json.Marshal(d)
@@ -233,7 +228,7 @@ func readModel(t Transition, d dossier.Dossier) store.ReadModel {
 }
 
 // logger tags every line with the application and the workflow run.
-func (a *Activities) logger(ctx context.Context, t Transition) *slog.Logger {
+func (a *Activities) logger(ctx context.Context, t lifecycle.Transition) *slog.Logger {
 	l := a.Log
 	if l == nil {
 		l = slog.Default()
@@ -244,4 +239,15 @@ func (a *Activities) logger(ctx context.Context, t Transition) *slog.Logger {
 		l = l.With("workflow_id", info.WorkflowExecution.ID, "run_id", info.WorkflowExecution.RunID, "attempt", info.Attempt)
 	}
 	return l
+}
+
+// RefusedCounter registers the counter of transitions the database refused
+// for their data (Activities.Refused) on reg.
+func RefusedCounter(reg prometheus.Registerer) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "expectct_transition_refused_total",
+		Help: "Attempts to record a transition that the database refused for its data, by event; the application waits for a fix.",
+	}, []string{"event"})
+	reg.MustRegister(c)
+	return c
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/daect/expectct/activities"
 	"github.com/daect/expectct/internal/dossier"
 	"github.com/daect/expectct/internal/lifecycle"
-	"github.com/daect/expectct/internal/mail"
 	"github.com/daect/expectct/internal/rules"
 )
 
@@ -27,16 +26,29 @@ var (
 	CountryKey = temporal.NewSearchAttributeKeyKeyword("ExpectctCountry")
 )
 
+// Timer names, carried as each timer's summary so the history and the audit
+// timeline say what a timer was for instead of guessing from its duration.
+const (
+	TimerEmbassyReminder      = "embassy_reminder"
+	TimerEmbassyDeadline      = "embassy_deadline"
+	TimerComplementsDeadline  = "complements_deadline"
+	TimerDecisionReminder     = "decision_reminder"
+	embassyContactWaitSummary = "embassy_contact"
+)
+
 // application is the workflow's memory of one application.
 type application struct {
-	st  lifecycle.State
-	seq int
-	// recorded is set once the submission is in the journal: human steps
-	// wait for it so the submission is always the journal's first row.
-	recorded bool
-	lock     workflow.Mutex
-	prog     rules.Rules
-	acts     *activities.Activities
+	st lifecycle.State
+	// seq is the number of the last transition sequenced; recordedSeq the
+	// last one the database holds. Transitions in between wait in pending,
+	// in sequence order, for the recorder.
+	seq         int
+	recordedSeq int
+	pending     []lifecycle.Transition
+	// contactSignals counts the directory's "contact set" signals.
+	contactSignals int
+	prog           rules.Rules
+	acts           *activities.Activities
 }
 
 // Application is the workflow of one application, from submission to decision.
@@ -52,29 +64,29 @@ func Application(ctx workflow.Context, in lifecycle.StartInput) (lifecycle.State
 			Submitter:     in.Submitter,
 			Steps:         []lifecycle.Step{},
 		},
-		lock: workflow.NewMutex(ctx),
 		prog: in.Rules,
 	}
+	// The submission takes sequence number 1 before anything can yield, so
+	// no human step can come before it in the journal.
+	a.sequence(ctx, lifecycle.EventSubmitted, in.Submitter,
+		lifecycle.Details{RulesVersion: in.Rules.Version, Flags: in.Flags, Dossier: &in.Dossier})
 	if err := a.registerHandlers(ctx); err != nil {
 		return a.st, err
 	}
 	ctx = workflow.WithActivityOptions(ctx, activityOptions)
-	if err := a.record(ctx, lifecycle.EventSubmitted, lifecycle.StatusSubmitted, in.Submitter,
-		activities.Details{RulesVersion: in.Rules.Version, Flags: in.Flags, Dossier: &in.Dossier},
-		activities.MailSpec{Template: mail.TmplAcknowledgement, To: activities.ToApplicant},
-		activities.MailSpec{Template: mail.TmplSecretariatNotice, To: activities.ToSecretariat},
-	); err != nil {
-		return a.st, err
-	}
-	a.recorded = true
+	workflow.Go(ctx, a.recorder)
+	workflow.Go(ctx, a.receiveContactSignals)
+
 	if err := a.consultEmbassy(ctx); err != nil {
 		return a.st, err
 	}
 	if err := a.review(ctx); err != nil {
 		return a.st, err
 	}
-	// Let an update that raced the end finish its own recording.
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+	// Every sequenced transition recorded, every update answered.
+	if err := workflow.Await(ctx, func() bool {
+		return a.recordedSeq == a.seq && workflow.AllHandlersFinished(ctx)
+	}); err != nil {
 		return a.st, err
 	}
 	a.st.Deadlines = nil
@@ -88,54 +100,23 @@ func (a *application) consultEmbassy(ctx workflow.Context) error {
 		return nil
 	}
 	a.st.Status = lifecycle.StatusEmbassyConsultation
-	country := a.st.Country()
-	found, err := a.lookupEmbassy(ctx, country)
-	if err != nil {
+	if err := a.awaitEmbassyContact(ctx); err != nil || a.closed() {
 		return err
-	}
-	if !found {
-		if err := a.record(ctx, lifecycle.EventEmbassyContactMissing, a.st.Status, lifecycle.System,
-			activities.Details{},
-			activities.MailSpec{Template: mail.TmplEmbassyContactMissing, To: activities.ToSecretariat}); err != nil {
-			return err
-		}
-		// Look again in the directory until a contact is set.
-		for !found {
-			if _, err := workflow.AwaitWithTimeout(ctx, a.prog.Timers.EmbassyContactPoll.D(), a.closed); err != nil {
-				return err
-			}
-			if a.closed() {
-				return nil
-			}
-			if found, err = a.lookupEmbassy(ctx, country); err != nil {
-				return err
-			}
-		}
-	}
-	if a.closed() {
-		return nil
 	}
 
 	consulted := workflow.Now(ctx).UTC()
 	deadline := consulted.Add(a.prog.Timers.EmbassyDeadline.D())
 	a.st.EmbassyContacted = true
 	a.setDeadline(lifecycle.Deadline{Name: "embassy_opinion", Due: deadline})
-	if err := a.record(ctx, lifecycle.EventEmbassyConsulted, a.st.Status, lifecycle.System,
-		activities.Details{Deadline: &deadline, Flags: a.st.Flags},
-		activities.MailSpec{Template: mail.TmplEmbassyConsultation, To: activities.ToEmbassy}); err != nil {
-		return err
-	}
+	a.sequence(ctx, lifecycle.EventEmbassyConsulted, lifecycle.System,
+		lifecycle.Details{Deadline: &deadline, Flags: a.st.Flags})
 	answered := func() bool { return a.st.Status != lifecycle.StatusEmbassyConsultation }
-	ok, err := workflow.AwaitWithTimeout(ctx, a.prog.Timers.EmbassyReminder.D(), answered)
+	ok, err := awaitOrTimer(ctx, TimerEmbassyReminder, a.prog.Timers.EmbassyReminder.D(), answered)
 	if err != nil || ok {
 		return err
 	}
-	if err := a.record(ctx, lifecycle.EventEmbassyReminded, a.st.Status, lifecycle.System,
-		activities.Details{Deadline: &deadline},
-		activities.MailSpec{Template: mail.TmplEmbassyReminder, To: activities.ToEmbassy}); err != nil {
-		return err
-	}
-	ok, err = workflow.AwaitWithTimeout(ctx, deadline.Sub(workflow.Now(ctx)), answered)
+	a.sequence(ctx, lifecycle.EventEmbassyReminded, lifecycle.System, lifecycle.Details{Deadline: &deadline})
+	ok, err = awaitOrTimer(ctx, TimerEmbassyDeadline, deadline.Sub(workflow.Now(ctx)), answered)
 	if err != nil || ok {
 		return err
 	}
@@ -143,9 +124,46 @@ func (a *application) consultEmbassy(ctx workflow.Context) error {
 	a.st.Opinion = &lifecycle.Opinion{Value: lifecycle.OpinionNotGiven, Actor: lifecycle.System, At: workflow.Now(ctx).UTC()}
 	a.st.Status = lifecycle.StatusUnderReview
 	a.clearDeadline("embassy_opinion")
-	return a.record(ctx, lifecycle.EventOpinionDeemedGiven, a.st.Status, lifecycle.System,
-		activities.Details{Opinion: lifecycle.OpinionNotGiven},
-		activities.MailSpec{Template: mail.TmplEmbassyDeadlinePassed, To: activities.ToSecretariat})
+	a.sequence(ctx, lifecycle.EventOpinionDeemedGiven, lifecycle.System,
+		lifecycle.Details{Opinion: lifecycle.OpinionNotGiven})
+	return nil
+}
+
+// awaitEmbassyContact returns once the directory has a contact for the
+// destination, or the application is closed. Without a contact DAECT is told
+// once, then the workflow sleeps until the API signals that an admin set one:
+// waiting costs no history events, however long it lasts.
+func (a *application) awaitEmbassyContact(ctx workflow.Context) error {
+	found, err := a.lookupEmbassy(ctx)
+	if err != nil || found || a.closed() {
+		return err
+	}
+	a.sequence(ctx, lifecycle.EventEmbassyContactMissing, lifecycle.System, lifecycle.Details{})
+	for {
+		// Look again after each signal, and once after the notice is
+		// recorded: a contact set before the API could see this application
+		// waiting sent no signal.
+		seen := a.contactSignals
+		if err := a.awaitRecorded(ctx, a.seq); err != nil {
+			return err
+		}
+		if found, err = a.lookupEmbassy(ctx); err != nil || found || a.closed() {
+			return err
+		}
+		if err := workflow.Await(ctx, func() bool { return a.contactSignals > seen || a.closed() }); err != nil {
+			return err
+		}
+		if a.closed() {
+			return nil
+		}
+	}
+}
+
+func (a *application) receiveContactSignals(ctx workflow.Context) {
+	ch := workflow.GetSignalChannel(ctx, lifecycle.SignalEmbassyContactSet)
+	for ch.Receive(ctx, nil) {
+		a.contactSignals++
+	}
 }
 
 // review waits for DAECT's instruction and decision. The instruction clock,
@@ -162,37 +180,27 @@ func (a *application) review(ctx workflow.Context) error {
 			if a.st.ComplementsDue != nil {
 				due = *a.st.ComplementsDue
 			}
-			ok, err := workflow.AwaitWithTimeout(ctx, due.Sub(workflow.Now(ctx)), changed)
+			ok, err := awaitOrTimer(ctx, TimerComplementsDeadline, due.Sub(workflow.Now(ctx)), changed)
 			if err != nil {
 				return err
 			}
 			if !ok {
 				a.st.Status = lifecycle.StatusClosedWithoutAction
-				a.clearDeadline("complements")
-				if err := a.record(ctx, lifecycle.EventComplementsExpired, a.st.Status, lifecycle.System,
-					activities.Details{},
-					activities.MailSpec{Template: mail.TmplClosedWithoutAction, To: activities.ToApplicant}); err != nil {
-					return err
-				}
+				a.st.Deadlines = nil
+				a.sequence(ctx, lifecycle.EventComplementsExpired, lifecycle.System, lifecycle.Details{})
 			}
 		case lifecycle.StatusUnderReview, lifecycle.StatusAwaitingDecision:
 			start := workflow.Now(ctx)
 			a.setDeadline(lifecycle.Deadline{Name: "decision_reminder", Due: start.UTC().Add(clock)})
-			ok, err := workflow.AwaitWithTimeout(ctx, clock, changed)
+			ok, err := awaitOrTimer(ctx, TimerDecisionReminder, clock, changed)
 			if err != nil {
 				return err
 			}
-			a.clearDeadline("decision_reminder")
 			clock -= workflow.Now(ctx).Sub(start)
-			if !ok || clock <= 0 {
+			if !ok {
 				clock = a.prog.Timers.DecisionReminder.D()
-				if !a.st.Status.Terminal() {
-					if err := a.record(ctx, lifecycle.EventDecisionReminded, a.st.Status, lifecycle.System,
-						activities.Details{},
-						activities.MailSpec{Template: mail.TmplDecisionReminder, To: activities.ToSecretariat}); err != nil {
-						return err
-					}
-				}
+				a.clearDeadline("decision_reminder")
+				a.sequence(ctx, lifecycle.EventDecisionReminded, lifecycle.System, lifecycle.Details{})
 			}
 		default:
 			if err := workflow.Await(ctx, changed); err != nil {
@@ -203,28 +211,52 @@ func (a *application) review(ctx workflow.Context) error {
 	return nil
 }
 
+// awaitOrTimer waits until cond holds or the named timer fires, and tells
+// whether cond won. The timer is cancelled when cond wins, so it never fires
+// later to wake the workflow or mislead an auditor.
+func awaitOrTimer(ctx workflow.Context, name string, d time.Duration, cond func() bool) (bool, error) {
+	if cond() {
+		return true, nil
+	}
+	if d <= 0 {
+		return false, nil
+	}
+	timerCtx, cancel := workflow.WithCancel(ctx)
+	defer cancel()
+	timer := workflow.NewTimerWithOptions(timerCtx, d, workflow.TimerOptions{Summary: name})
+	if err := workflow.Await(ctx, func() bool { return cond() || timer.IsReady() }); err != nil {
+		return false, err
+	}
+	if cond() {
+		return true, nil
+	}
+	return false, timer.Get(ctx, nil)
+}
+
 // closed tells whether a human step ended the application.
 func (a *application) closed() bool { return a.st.Status.Terminal() }
 
-func (a *application) lookupEmbassy(ctx workflow.Context, country string) (bool, error) {
+func (a *application) lookupEmbassy(ctx workflow.Context) (bool, error) {
 	var found bool
-	err := workflow.ExecuteActivity(ctx, a.acts.LookupEmbassy, country).Get(ctx, &found)
+	err := workflow.ExecuteActivity(ctx, a.acts.LookupEmbassy, a.st.Country()).Get(ctx, &found)
 	return found, err
 }
 
-// record persists one transition and sends its e-mails. Transitions are
-// recorded one at a time, in sequence order, so the journal's hash chain
-// follows the workflow's order even when an update races a timer.
-func (a *application) record(ctx workflow.Context, event string, status lifecycle.Status, actor lifecycle.Actor,
-	details activities.Details, mails ...activities.MailSpec) error {
-	if err := a.lock.Lock(ctx); err != nil {
-		return err
+// sequence gives the transition the state has just gone through its place in
+// the order of events: number, step, snapshot and search attributes, all
+// taken now, with no yield in between, so journal order is acceptance order
+// whatever the order in which waiting coroutines later wake. The recorder
+// persists it; awaitRecorded waits for that. Nothing follows a terminal
+// transition.
+func (a *application) sequence(ctx workflow.Context, event string, actor lifecycle.Actor, details lifecycle.Details) int {
+	if n := len(a.st.Steps); n > 0 && a.st.Steps[n-1].Status.Terminal() {
+		panic("transition " + event + " sequenced after the terminal " + a.st.Steps[n-1].Event)
 	}
-	defer a.lock.Unlock()
-	ctx = workflow.WithActivityOptions(ctx, activityOptions)
 	a.seq++
 	now := workflow.Now(ctx).UTC().Truncate(time.Microsecond)
-	t := activities.Transition{
+	status := a.st.Status
+	a.st.Steps = append(a.st.Steps, lifecycle.Step{Seq: a.seq, Event: event, Status: status, Actor: actor, At: now})
+	t := lifecycle.Transition{
 		ApplicationID: a.st.ApplicationID,
 		Seq:           a.seq,
 		Event:         event,
@@ -232,26 +264,61 @@ func (a *application) record(ctx workflow.Context, event string, status lifecycl
 		Actor:         actor,
 		At:            now,
 		Details:       details,
-		Mails:         mails,
+		State:         a.snapshot(),
 	}
-	a.st.Steps = append(a.st.Steps, lifecycle.Step{Seq: a.seq, Event: event, Status: status, Actor: actor, At: now})
-	t.State = a.snapshot(status)
+	// A text PostgreSQL would refuse must not enter the history: failing
+	// the workflow task here keeps it out, and a fixed build resumes.
+	// Recordable is a pure function of the transition; the checker only sees
+	// reflection.
+	//workflowcheck:ignore
+	if err := lifecycle.Recordable(t); err != nil {
+		panic(err)
+	}
+	a.pending = append(a.pending, t)
+	// Upserting adds a command, it does not yield.
 	if err := workflow.UpsertTypedSearchAttributes(ctx,
 		StatusKey.ValueSet(string(status)), CountryKey.ValueSet(a.st.Country())); err != nil {
-		return err
+		panic(err)
 	}
-	return workflow.ExecuteActivity(ctx, a.acts.RecordTransition, t).Get(ctx, nil)
+	return a.seq
 }
 
-// snapshot is the state as this transition leaves it, for the read model,
-// so reads are served by PostgreSQL without waking the workflow. The dossier
-// is left out: the read model keeps it already.
-func (a *application) snapshot(status lifecycle.Status) *lifecycle.State {
+// recorder persists the sequenced transitions one at a time, oldest first:
+// FIFO by construction, so the journal's hash chain follows the workflow.
+// A transition is retried until the database takes it; one the database
+// refuses for good (a journal conflict: a bug or tampering) fails the
+// workflow task, so nothing after it is recorded until an operator acts.
+func (a *application) recorder(ctx workflow.Context) {
+	for {
+		if err := workflow.Await(ctx, func() bool { return len(a.pending) > 0 }); err != nil {
+			return
+		}
+		t := a.pending[0]
+		if err := workflow.ExecuteActivity(ctx, a.acts.RecordTransition, t).Get(ctx, nil); err != nil {
+			if temporal.IsCanceledError(err) {
+				return
+			}
+			panic("record transition " + t.Event + ": " + err.Error())
+		}
+		a.pending = a.pending[1:]
+		a.recordedSeq = t.Seq
+	}
+}
+
+// awaitRecorded returns once the transition seq is in the database.
+func (a *application) awaitRecorded(ctx workflow.Context, seq int) error {
+	return workflow.Await(ctx, func() bool { return a.recordedSeq >= seq })
+}
+
+// snapshot is the state as the transition being sequenced leaves it, for the
+// read model, so reads are served by PostgreSQL without waking the workflow.
+// The dossier is left out: the read model keeps it already.
+func (a *application) snapshot() *lifecycle.State {
 	snap := a.st
-	snap.Status = status
 	snap.Dossier = dossier.Dossier{}
 	snap.Steps = slices.Clone(a.st.Steps)
 	snap.Deadlines = slices.Clone(a.st.Deadlines)
+	snap.Flags = slices.Clone(a.st.Flags)
 	return &snap
 }
 
@@ -261,18 +328,12 @@ func (a *application) setDeadline(d lifecycle.Deadline) {
 }
 
 func (a *application) clearDeadline(name string) {
-	kept := a.st.Deadlines[:0]
-	for _, d := range a.st.Deadlines {
-		if d.Name != name {
-			kept = append(kept, d)
-		}
-	}
-	a.st.Deadlines = kept
+	a.st.Deadlines = slices.DeleteFunc(slices.Clone(a.st.Deadlines), func(d lifecycle.Deadline) bool { return d.Name == name })
 }
 
-// activityOptions: infrastructure errors retry with backoff for as long as it
-// takes (the database or the mail server coming back); business errors are
-// marked non-retryable where they are raised.
+// activityOptions: infrastructure errors and data refusals retry with backoff
+// for as long as it takes (the database coming back, a fixed build deployed);
+// only a journal conflict is marked non-retryable where it is raised.
 var activityOptions = workflow.ActivityOptions{
 	StartToCloseTimeout: 30 * time.Second,
 	RetryPolicy: &temporal.RetryPolicy{

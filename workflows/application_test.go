@@ -63,9 +63,12 @@ func testRules() rules.Rules {
 type harness struct {
 	t      *testing.T
 	env    *testsuite.TestWorkflowEnvironment
-	events []activities.Transition
+	events []lifecycle.Transition
 	// embassyFound answers LookupEmbassy, one value per call (last repeats).
 	embassyFound []bool
+	// whileRecording, when set, runs inside RecordTransition before it
+	// returns: the transition is in flight while it runs.
+	whileRecording func(lifecycle.Transition)
 }
 
 func newHarness(t *testing.T) *harness {
@@ -75,7 +78,10 @@ func newHarness(t *testing.T) *harness {
 	worker.Register(h.env)
 	h.env.RegisterActivity(&activities.Activities{})
 	h.env.OnActivity("RecordTransition", mock.Anything, mock.Anything).Return(
-		func(_ context.Context, tr activities.Transition) error {
+		func(_ context.Context, tr lifecycle.Transition) error {
+			if h.whileRecording != nil {
+				h.whileRecording(tr)
+			}
 			h.events = append(h.events, tr)
 			return nil
 		})
@@ -108,6 +114,29 @@ func (h *harness) update(after time.Duration, name string, arg any) *result {
 		}, arg)
 	}, after)
 	return r
+}
+
+// updateNow sends an update from inside an activity (the workflow is then
+// between two tasks) and waits until the workflow accepts or rejects it.
+func (h *harness) updateNow(name string, arg any) *result {
+	r := &result{}
+	decided := make(chan struct{})
+	h.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+		OnAccept:   func() { close(decided) },
+		OnReject:   func(err error) { r.rejected = err; r.done = true; close(decided) },
+		OnComplete: func(_ any, err error) { r.err = err; r.done = true },
+	}, arg)
+	select {
+	case <-decided:
+	case <-time.After(10 * time.Second):
+		h.t.Errorf("update %s neither accepted nor rejected while a transition was being recorded", name)
+	}
+	return r
+}
+
+// signal sends a signal after the delay.
+func (h *harness) signal(after time.Duration, name string) {
+	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(name, nil) }, after)
 }
 
 func (h *harness) run(d dossier.Dossier) lifecycle.State {
@@ -169,8 +198,8 @@ func TestApprovedPath(t *testing.T) {
 		t.Fatalf("transitions %v, want %v", got, want)
 	}
 	last := h.events[len(h.events)-1]
-	if len(last.Mails) != 1 || !last.Mails[0].CcEmbassy || last.Mails[0].To != activities.ToApplicant {
-		t.Fatalf("decision letter spec = %+v", last.Mails)
+	if last.State == nil || last.State.Status != lifecycle.StatusApproved || last.State.Decision == nil {
+		t.Fatalf("the approval's snapshot = %+v", last.State)
 	}
 	if st.Opinion.Value != "favorable" || st.Recommendation.Actor.ID != instructor.ID {
 		t.Fatalf("state misses the opinion or recommendation: %+v", st)
@@ -290,15 +319,90 @@ func TestWithdrawnDuringConsultation(t *testing.T) {
 
 func TestMissingEmbassyContactWaitsForTheDirectory(t *testing.T) {
 	h := newHarness(t)
+	// Missing at first, still missing after the notice; set when signalled.
 	h.embassyFound = []bool{false, false, true}
-	h.update(5*time.Hour, lifecycle.UpdateWithdraw, lifecycle.WithdrawInput{Actor: applicant, Reason: "fin"})
+	h.signal(3*day, lifecycle.SignalEmbassyContactSet)
+	h.update(5*day, lifecycle.UpdateWithdraw, lifecycle.WithdrawInput{Actor: applicant, Reason: "fin"})
 	h.run(exampleDossier(t))
 	want := []string{"submitted", "embassy_contact_missing", "embassy_consulted", "withdrawn"}
 	if got := h.eventNames(); !slices.Equal(got, want) {
 		t.Fatalf("transitions %v, want %v", got, want)
 	}
-	if gap := h.events[2].At.Sub(h.events[1].At); gap != 2*time.Hour {
-		t.Fatalf("consulted %v after the notice, want two directory polls (2h)", gap)
+	if gap := h.events[2].At.Sub(h.events[1].At); gap != 3*day {
+		t.Fatalf("consulted %v after the notice, want 3 days, when the directory signalled", gap)
+	}
+}
+
+func TestWithdrawnWhileTheEmbassyContactIsMissing(t *testing.T) {
+	h := newHarness(t)
+	h.embassyFound = []bool{false}
+	h.update(2*day, lifecycle.UpdateWithdraw, lifecycle.WithdrawInput{Actor: applicant, Reason: "fin"})
+	st := h.run(exampleDossier(t))
+	want := []string{"submitted", "embassy_contact_missing", "withdrawn"}
+	if got := h.eventNames(); !slices.Equal(got, want) || st.Status != lifecycle.StatusWithdrawn {
+		t.Fatalf("transitions %v (status %s), want %v: nothing after the withdrawal", got, st.Status, want)
+	}
+}
+
+// TestStepsAcceptedWhileARecordIsInFlight accepts three steps while the
+// opinion's transition is still being recorded: the journal, the snapshots
+// for the read model and the final state follow the order of acceptance.
+func TestStepsAcceptedWhileARecordIsInFlight(t *testing.T) {
+	h := newHarness(t)
+	d := exampleDossier(t)
+	var steps []*result
+	h.whileRecording = func(tr lifecycle.Transition) {
+		if tr.Event != lifecycle.EventOpinionGiven {
+			return
+		}
+		steps = append(steps,
+			h.updateNow(lifecycle.UpdateRequestComplements, lifecycle.RequestComplementsInput{Actor: instructor, Message: "Précisez le budget"}),
+			h.updateNow(lifecycle.UpdateComplements, lifecycle.ComplementsInput{Actor: applicant, Dossier: d, Comment: "Voici"}),
+			h.updateNow(lifecycle.UpdateWithdraw, lifecycle.WithdrawInput{Actor: applicant, Reason: "Mission annulée"}))
+	}
+	h.update(time.Hour, lifecycle.UpdateOpinion, lifecycle.OpinionInput{Actor: embassySN, Opinion: "favorable", Comment: "ok"})
+	st := h.run(d)
+	if len(steps) != 3 {
+		t.Fatalf("%d steps sent while recording, want 3", len(steps))
+	}
+	for _, s := range steps {
+		accepted(t, s)
+	}
+	want := []string{"submitted", "embassy_consulted", "opinion_given", "complements_requested", "complements_received", "withdrawn"}
+	if got := h.eventNames(); !slices.Equal(got, want) {
+		t.Fatalf("journal order %v, want acceptance order %v", got, want)
+	}
+	wantStatus := []lifecycle.Status{lifecycle.StatusSubmitted, lifecycle.StatusEmbassyConsultation, lifecycle.StatusUnderReview,
+		lifecycle.StatusAwaitingComplements, lifecycle.StatusUnderReview, lifecycle.StatusWithdrawn}
+	for i, tr := range h.events {
+		if tr.Status != wantStatus[i] || tr.State == nil || tr.State.Status != wantStatus[i] || len(tr.State.Steps) != i+1 {
+			t.Errorf("transition %d (%s): status %s, snapshot %+v; want %s after %d steps", tr.Seq, tr.Event, tr.Status, tr.State, wantStatus[i], i+1)
+		}
+	}
+	if st.Status != lifecycle.StatusWithdrawn {
+		t.Fatalf("final status %s, want withdrawn", st.Status)
+	}
+}
+
+// TestFourEyesCountsARecommendationStillBeingRecorded: the instructor's own
+// decider account is refused while the recommendation is still in flight.
+func TestFourEyesCountsARecommendationStillBeingRecorded(t *testing.T) {
+	h := newHarness(t)
+	var early *result
+	h.whileRecording = func(tr lifecycle.Transition) {
+		if tr.Event == lifecycle.EventRecommended {
+			early = h.updateNow(lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: instructorAsDecider, Decision: "approve", Amount: dossier.Euros(3000)})
+		}
+	}
+	h.update(time.Hour, lifecycle.UpdateOpinion, lifecycle.OpinionInput{Actor: embassySN, Opinion: "favorable", Comment: "ok"})
+	h.update(2*day, lifecycle.UpdateRecommend, lifecycle.RecommendInput{Actor: instructor, Recommendation: "approve", Amount: dossier.Euros(3000), Comment: "ok"})
+	h.update(3*day, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: decider, Decision: "approve", Amount: dossier.Euros(3000)})
+	st := h.run(exampleDossier(t))
+	if early == nil || !isType(early.rejected, lifecycle.ErrForbidden) || !strings.Contains(early.rejected.Error(), "four-eyes") {
+		t.Fatalf("decision by the recommending instructor while the recommendation is recorded: %+v, want a four-eyes refusal", early)
+	}
+	if st.Decision == nil || st.Decision.Actor.ID != decider.ID {
+		t.Fatalf("decision = %+v, want the other decider's", st.Decision)
 	}
 }
 

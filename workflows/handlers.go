@@ -8,10 +8,8 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/workflow"
 
-	"github.com/daect/expectct/activities"
 	"github.com/daect/expectct/internal/dossier"
 	"github.com/daect/expectct/internal/lifecycle"
-	"github.com/daect/expectct/internal/mail"
 )
 
 // registerHandlers installs the status query and the human steps before the
@@ -83,7 +81,7 @@ func (a *application) check(actor lifecycle.Actor, action lifecycle.Action, inpu
 	if err := a.authorize(actor, action); err != nil {
 		return err
 	}
-	if !a.recorded || !slices.Contains(allowed, a.st.Status) {
+	if !slices.Contains(allowed, a.st.Status) {
 		return wrongState(action, a.st.Status)
 	}
 	//workflowcheck:ignore
@@ -127,9 +125,9 @@ func (a *application) giveOpinion(ctx workflow.Context, in lifecycle.OpinionInpu
 	a.st.Opinion = &lifecycle.Opinion{Value: in.Opinion, Comment: in.Comment, Actor: in.Actor, At: workflow.Now(ctx).UTC()}
 	a.st.Status = lifecycle.StatusUnderReview
 	a.clearDeadline("embassy_opinion")
-	err := a.record(ctx, lifecycle.EventOpinionGiven, a.st.Status, in.Actor,
-		activities.Details{Opinion: in.Opinion, Comment: in.Comment})
-	return a.st, err
+	seq := a.sequence(ctx, lifecycle.EventOpinionGiven, in.Actor,
+		lifecycle.Details{Opinion: in.Opinion, Comment: in.Comment})
+	return a.stateAfter(ctx, seq)
 }
 
 func (a *application) validateRequestComplements(in lifecycle.RequestComplementsInput) error {
@@ -141,11 +139,12 @@ func (a *application) requestComplements(ctx workflow.Context, in lifecycle.Requ
 	a.st.Status = lifecycle.StatusAwaitingComplements
 	a.st.ComplementsRequest = in.Message
 	a.st.ComplementsDue = &due
+	// The instruction clock pauses until the complements arrive.
+	a.clearDeadline("decision_reminder")
 	a.setDeadline(lifecycle.Deadline{Name: "complements", Due: due})
-	err := a.record(ctx, lifecycle.EventComplementsRequested, a.st.Status, in.Actor,
-		activities.Details{Message: in.Message, Deadline: &due},
-		activities.MailSpec{Template: mail.TmplComplementsRequest, To: activities.ToApplicant})
-	return a.st, err
+	seq := a.sequence(ctx, lifecycle.EventComplementsRequested, in.Actor,
+		lifecycle.Details{Message: in.Message, Deadline: &due})
+	return a.stateAfter(ctx, seq)
 }
 
 func (a *application) validateComplements(ctx workflow.Context, in lifecycle.ComplementsInput) error {
@@ -186,10 +185,9 @@ func (a *application) answerComplements(ctx workflow.Context, in lifecycle.Compl
 	a.st.Status = lifecycle.StatusUnderReview
 	a.st.ComplementsDue = nil
 	a.clearDeadline("complements")
-	err := a.record(ctx, lifecycle.EventComplementsReceived, a.st.Status, in.Actor,
-		activities.Details{Comment: in.Comment, Dossier: &in.Dossier, Flags: flags},
-		activities.MailSpec{Template: mail.TmplComplementsReceived, To: activities.ToSecretariat})
-	return a.st, err
+	seq := a.sequence(ctx, lifecycle.EventComplementsReceived, in.Actor,
+		lifecycle.Details{Comment: in.Comment, Dossier: &in.Dossier, Flags: flags})
+	return a.stateAfter(ctx, seq)
 }
 
 func (a *application) validateRecommend(in lifecycle.RecommendInput) error {
@@ -210,12 +208,14 @@ func (a *application) recommend(ctx workflow.Context, in lifecycle.RecommendInpu
 	a.st.Recommendation = &lifecycle.Recommendation{Value: in.Recommendation, Amount: amount,
 		Comment: in.Comment, Actor: in.Actor, At: workflow.Now(ctx).UTC()}
 	a.st.Status = lifecycle.StatusAwaitingDecision
-	err := a.record(ctx, lifecycle.EventRecommended, a.st.Status, in.Actor,
-		activities.Details{Recommendation: in.Recommendation, Amount: &amount, Comment: in.Comment})
-	return a.st, err
+	seq := a.sequence(ctx, lifecycle.EventRecommended, in.Actor,
+		lifecycle.Details{Recommendation: in.Recommendation, Amount: &amount, Comment: in.Comment})
+	return a.stateAfter(ctx, seq)
 }
 
-// instructedBy tells whether the actor took part in the instruction.
+// instructedBy tells whether the actor took part in the instruction. Steps
+// are appended when a transition is sequenced, so a recommendation still
+// being recorded counts.
 func (a *application) instructedBy(id string) bool {
 	return slices.ContainsFunc(a.st.Steps, func(s lifecycle.Step) bool {
 		return s.Actor.Role == lifecycle.RoleInstructor && s.Actor.ID == id
@@ -237,8 +237,8 @@ func (a *application) validateDecide(in lifecycle.DecideInput) error {
 
 func (a *application) decide(ctx workflow.Context, in lifecycle.DecideInput) (lifecycle.State, error) {
 	d := &lifecycle.Decision{Value: in.Decision, Actor: in.Actor, At: workflow.Now(ctx).UTC()}
-	event, tmpl := lifecycle.EventApproved, mail.TmplDecisionApproved
-	details := activities.Details{Decision: in.Decision}
+	event := lifecycle.EventApproved
+	details := lifecycle.Details{Decision: in.Decision}
 	if in.Decision == lifecycle.DecisionApprove {
 		d.Amount = in.Amount
 		details.Amount = &d.Amount
@@ -246,14 +246,13 @@ func (a *application) decide(ctx workflow.Context, in lifecycle.DecideInput) (li
 	} else {
 		d.Motivation = in.Motivation
 		details.Motivation = in.Motivation
-		event, tmpl = lifecycle.EventRejected, mail.TmplDecisionRejected
+		event = lifecycle.EventRejected
 		a.st.Status = lifecycle.StatusRejected
 	}
 	a.st.Decision = d
 	a.st.Deadlines = nil
-	err := a.record(ctx, event, a.st.Status, in.Actor, details,
-		activities.MailSpec{Template: tmpl, To: activities.ToApplicant, CcEmbassy: true})
-	return a.st, err
+	seq := a.sequence(ctx, event, in.Actor, details)
+	return a.stateAfter(ctx, seq)
 }
 
 // openStatuses are those from which the applicant may still withdraw.
@@ -268,8 +267,15 @@ func (a *application) withdraw(ctx workflow.Context, in lifecycle.WithdrawInput)
 	a.st.Status = lifecycle.StatusWithdrawn
 	a.st.WithdrawalReason = in.Reason
 	a.st.Deadlines = nil
-	err := a.record(ctx, lifecycle.EventWithdrawn, a.st.Status, in.Actor,
-		activities.Details{Reason: in.Reason},
-		activities.MailSpec{Template: mail.TmplWithdrawn, To: activities.ToApplicant})
-	return a.st, err
+	seq := a.sequence(ctx, lifecycle.EventWithdrawn, in.Actor, lifecycle.Details{Reason: in.Reason})
+	return a.stateAfter(ctx, seq)
+}
+
+// stateAfter answers a step once its own transition is recorded, with the
+// state as that transition left it (later steps may have been accepted while
+// it was being recorded).
+func (a *application) stateAfter(ctx workflow.Context, seq int) (lifecycle.State, error) {
+	st := *a.snapshot()
+	st.Dossier = a.st.Dossier
+	return st, a.awaitRecorded(ctx, seq)
 }

@@ -38,6 +38,7 @@ func clientCommands(g *globals) []*cobra.Command {
 		historyCmd(g),
 		auditCmd(g),
 		embassyCmd(g),
+		mailCmd(g),
 	}
 }
 

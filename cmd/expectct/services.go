@@ -27,6 +27,7 @@ import (
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/mail"
 	"github.com/daect/expectct/internal/metrics"
+	"github.com/daect/expectct/internal/outbox"
 	"github.com/daect/expectct/internal/rules"
 	"github.com/daect/expectct/internal/store"
 	"github.com/daect/expectct/worker"
@@ -181,11 +182,17 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 	}
 	// Applications wait weeks for people: keep only the busiest in memory.
 	sdkworker.SetStickyWorkflowCacheSize(cfg.WorkflowCache)
-	w := worker.New(c, cfg.TaskQueue, &activities.Activities{Store: st, Mailer: sender, Secretariat: cfg.Secretariat, Log: log})
+	acts := &activities.Activities{Store: st, Secretariat: cfg.Secretariat, Log: log, Refused: activities.RefusedCounter(reg)}
+	w := worker.New(c, cfg.TaskQueue, acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
+	relay := &outbox.Relay{Store: st, Mailer: sender, Log: log, Poll: cfg.MailPoll}
+	relay.Register(reg)
+	relayDone := make(chan struct{})
+	go func() { defer close(relayDone); relay.Run(ctx) }()
+	defer func() { <-relayDone }()
 	log.Info("worker started", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

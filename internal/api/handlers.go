@@ -250,8 +250,30 @@ func (s *Server) setEmbassy(r *request) (int, any, error) {
 		return 0, nil, err
 	}
 	s.Log.Info("embassy contact set", "country", cc, "actor", r.actor.ID)
+	if err := s.wakeAwaitingContact(r.Context(), cc); err != nil {
+		return 0, nil, err
+	}
 	saved, err := s.Store.Embassy(r.Context(), cc)
 	return http.StatusOK, saved, err
+}
+
+// wakeAwaitingContact signals the applications waiting for a contact in the
+// country. Setting the contact again is harmless, so a failure answers an
+// error the admin can retry rather than leave an application asleep.
+func (s *Server) wakeAwaitingContact(ctx context.Context, country string) error {
+	ids, err := s.Store.AwaitingEmbassyContact(ctx, country)
+	if err != nil {
+		return err
+	}
+	for _, id := range ids {
+		err := s.Temporal.SignalWorkflow(ctx, id, "", lifecycle.SignalEmbassyContactSet, nil)
+		var done *serviceerror.NotFound
+		if err != nil && !errors.As(err, &done) {
+			return fmt.Errorf("embassy contact saved, but application %s could not be woken (set it again): %w", id, err)
+		}
+		s.Log.Info("application woken: embassy contact set", "application_id", id, "country", country)
+	}
+	return nil
 }
 
 // decodeStrict reads one JSON object into v, refusing unknown fields, wrong

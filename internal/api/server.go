@@ -63,6 +63,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/audit/verify", lifecycle.ActionAuditVerify, s.verify},
 		{"GET", "/v1/embassies", lifecycle.ActionEmbassyList, s.listEmbassies},
 		{"PUT", "/v1/embassies/{country}", lifecycle.ActionEmbassyDirectory, s.setEmbassy},
+		{"GET", "/v1/mail/failed", lifecycle.ActionMailFailed, s.failedMail},
 	}, steps...)
 }
 

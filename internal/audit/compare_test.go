@@ -11,7 +11,6 @@ import (
 	"go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 
-	"github.com/daect/expectct/activities"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/store"
 )
@@ -21,12 +20,12 @@ import (
 
 var t0 = time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)
 
-func transition(seq int, event string) activities.Transition {
-	return activities.Transition{ApplicationID: "EXP-1", Seq: seq, Event: event, Status: lifecycle.StatusUnderReview,
-		Actor: lifecycle.System, At: t0.Add(time.Duration(seq) * time.Second), Details: activities.Details{Comment: event}}
+func transition(seq int, event string) lifecycle.Transition {
+	return lifecycle.Transition{ApplicationID: "EXP-1", Seq: seq, Event: event, Status: lifecycle.StatusUnderReview,
+		Actor: lifecycle.System, At: t0.Add(time.Duration(seq) * time.Second), Details: lifecycle.Details{Comment: event}}
 }
 
-func row(t *testing.T, tr activities.Transition) store.Entry {
+func row(t *testing.T, tr lifecycle.Transition) store.Entry {
 	t.Helper()
 	payload, err := json.Marshal(tr.Details)
 	if err != nil {
@@ -47,7 +46,7 @@ func (b *historyBuilder) add(ev *historypb.HistoryEvent) int64 {
 	return ev.EventId
 }
 
-func (b *historyBuilder) schedule(tr activities.Transition) int64 {
+func (b *historyBuilder) schedule(tr lifecycle.Transition) int64 {
 	b.t.Helper()
 	p, err := dataConverter.ToPayloads(tr)
 	if err != nil {
@@ -76,44 +75,44 @@ func TestCompareWithHistory(t *testing.T) {
 	cases := []struct {
 		name    string
 		history func(b *historyBuilder)
-		journal []activities.Transition
+		journal []lifecycle.Transition
 		want    []string // "seq:fragment", in order
 	}{
 		{"all recorded", func(b *historyBuilder) {
 			b.complete(b.schedule(t1))
 			b.complete(b.schedule(t2))
-		}, []activities.Transition{t1, t2}, nil},
+		}, []lifecycle.Transition{t1, t2}, nil},
 		{"in flight, row written", func(b *historyBuilder) {
 			b.complete(b.schedule(t1))
 			b.schedule(t2)
-		}, []activities.Transition{t1, t2}, nil},
+		}, []lifecycle.Transition{t1, t2}, nil},
 		{"in flight, row not yet written", func(b *historyBuilder) {
 			b.complete(b.schedule(t1))
 			b.schedule(t2)
-		}, []activities.Transition{t1}, nil},
+		}, []lifecycle.Transition{t1}, nil},
 		{"completed, row missing", func(b *historyBuilder) {
 			b.complete(b.schedule(t1))
 			b.complete(b.schedule(t2))
-		}, []activities.Transition{t1}, []string{"2:journal row missing"}},
+		}, []lifecycle.Transition{t1}, []string{"2:journal row missing"}},
 		{"row the history never scheduled", func(b *historyBuilder) {
 			b.complete(b.schedule(t1))
-		}, []activities.Transition{t1, t2}, []string{"2:extra journal row"}},
+		}, []lifecycle.Transition{t1, t2}, []string{"2:extra journal row"}},
 		{"row of a failed activity", func(b *historyBuilder) {
 			b.complete(b.schedule(t1))
 			b.fail(b.schedule(t2))
-		}, []activities.Transition{t1, t2}, []string{"2:activity failed"}},
+		}, []lifecycle.Transition{t1, t2}, []string{"2:activity failed"}},
 		{"row for another event", func(b *historyBuilder) {
 			b.complete(b.schedule(t1))
 			b.complete(b.schedule(t2))
 			b.complete(b.schedule(t3))
-		}, []activities.Transition{t1, t2, func() activities.Transition {
+		}, []lifecycle.Transition{t1, t2, func() lifecycle.Transition {
 			x := t3
 			x.Event, x.Actor = "withdrawn", lifecycle.Actor{ID: "someone", Role: lifecycle.RoleApplicant}
 			return x
 		}()}, []string{`3:event_type is "withdrawn"`, `3:actor_id is "someone"`, `3:actor_role is "applicant"`}},
 		{"row at another time, with other details", func(b *historyBuilder) {
 			b.complete(b.schedule(t1))
-		}, []activities.Transition{func() activities.Transition {
+		}, []lifecycle.Transition{func() lifecycle.Transition {
 			x := t1
 			x.At = x.At.Add(time.Hour)
 			x.Details.Comment = "changed"

@@ -14,7 +14,6 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/daect/expectct/activities"
 	"github.com/daect/expectct/internal/dossier"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/store"
@@ -78,7 +77,7 @@ type acceptedUpdate struct {
 
 type scheduledActivity struct {
 	activity   string
-	transition *activities.Transition
+	transition *lifecycle.Transition
 }
 
 func newHistoryReader(events []*historypb.HistoryEvent) *historyReader {
@@ -382,7 +381,7 @@ func (r *historyReader) scheduledActivity(ev *historypb.HistoryEvent) scheduledA
 	a := ev.GetActivityTaskScheduledEventAttributes()
 	s := scheduledActivity{activity: a.GetActivityType().GetName()}
 	if s.activity == activityRecordTransition {
-		var t activities.Transition
+		var t lifecycle.Transition
 		if err := decodeFirst(a.GetInput(), &t); err == nil {
 			s.transition = &t
 		}
@@ -500,7 +499,7 @@ func payloadMap(payload []byte) map[string]any {
 }
 
 // detailsMap is a transition's details as the journal stores them, without the dossier.
-func detailsMap(details activities.Details) map[string]any {
+func detailsMap(details lifecycle.Details) map[string]any {
 	b, err := json.Marshal(details)
 	if err != nil {
 		return map[string]any{"payload_error": err.Error()}

@@ -14,7 +14,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/daect/expectct/activities"
+	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/store"
 )
 
@@ -127,7 +127,7 @@ const (
 )
 
 type historyTransition struct {
-	t     activities.Transition
+	t     lifecycle.Transition
 	state transitionState
 }
 
@@ -148,7 +148,7 @@ func compareWithHistory(id string, journal []store.Entry, events []*historypb.Hi
 			if a.GetActivityType().GetName() != activityRecordTransition {
 				continue
 			}
-			var t activities.Transition
+			var t lifecycle.Transition
 			if err := decodeFirst(a.GetInput(), &t); err != nil {
 				report(0, "the workflow history's transition (event %d) cannot be read: %v", ev.GetEventId(), err)
 				continue
@@ -226,7 +226,7 @@ func compareWithHistory(id string, journal []store.Entry, events []*historypb.Hi
 
 // differences lists how a journal row departs from the transition the
 // workflow recorded.
-func differences(t activities.Transition, row store.Entry) []string {
+func differences(t lifecycle.Transition, row store.Entry) []string {
 	var out []string
 	diff := func(field, got, want string) {
 		if got != want {

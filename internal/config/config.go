@@ -30,6 +30,7 @@ type Config struct {
 	SMTPTLS      string
 	MailFrom     string
 	Secretariat  string
+	MailPoll     time.Duration
 
 	Listen         string
 	MetricsListen  string
@@ -71,6 +72,7 @@ func (c *Config) Vars() []Var {
 		{"SMTP_PASSWORD", "smtp-password", "", "SMTP password", &c.SMTPPassword},
 		{"SMTP_TLS", "smtp-tls", "none", "SMTP transport security: none, starttls or tls", &c.SMTPTLS},
 		{"MAIL_FROM", "mail-from", "EXPE-CT DAECT <expe-ct.noreply@diplomatie.gouv.fr>", "From address of every e-mail", &c.MailFrom},
+		{"EXPECTCT_MAIL_POLL", "mail-poll", "1s", "worker: how often the outbox relay looks for e-mails to send when idle", &c.MailPoll},
 		{"DAECT_SECRETARIAT_EMAIL", "secretariat-email", "secretariat.dgm-aect@diplomatie.gouv.fr", "DAECT secretariat's address (notices, reminders)", &c.Secretariat},
 		{"EXPECTCT_LISTEN", "listen", "127.0.0.1:8080", "HTTP API listen address", &c.Listen},
 		{"EXPECTCT_METRICS_LISTEN", "metrics-listen", "127.0.0.1:9090", "worker's /metrics and /healthz listen address", &c.MetricsListen},

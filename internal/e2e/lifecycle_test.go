@@ -9,13 +9,13 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
-	"github.com/daect/expectct/activities"
 	"github.com/daect/expectct/internal/dossier"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/mail"
@@ -55,6 +55,10 @@ var lifecyclePaths = []lifecyclePath{
 	{"complements_expired", pathComplementsExpired},
 	{"complements_answered", pathComplementsAnswered},
 	{"embassy_contact_missing", pathEmbassyContactMissing},
+	{"decision_reminder", pathDecisionReminder},
+	{"withdrawn_during_review", pathWithdrawnDuringReview},
+	{"complements_then_withdrawn", pathComplementsThenWithdrawn},
+	{"concurrent_steps", pathConcurrentSteps},
 }
 
 func TestLifecycle(t *testing.T) {
@@ -192,7 +196,7 @@ func budget3000(d map[string]any) {
 type mailWant struct {
 	seq      int
 	template string
-	to       activities.Recipient
+	to       lifecycle.Recipient
 	addr     string
 	cc       []string
 	subject  string   // the French subject, without the [EXPE-CT] tag
@@ -206,25 +210,25 @@ func (f *flow) key(w mailWant) string {
 // Standard e-mails of the paths.
 
 func (f *flow) acknowledgement() mailWant {
-	return mailWant{seq: 1, template: mail.TmplAcknowledgement, to: activities.ToApplicant, addr: applicantEmail,
+	return mailWant{seq: 1, template: lifecycle.MailAcknowledgement, to: lifecycle.ToApplicant, addr: applicantEmail,
 		subject:  "Accusé de réception de votre demande " + f.id,
 		contains: []string{"Bonjour Claire Martin", "Référence : " + f.id}}
 }
 
 func (f *flow) secretariatNotice() mailWant {
-	return mailWant{seq: 1, template: mail.TmplSecretariatNotice, to: activities.ToSecretariat, addr: testenv.Secretariat,
+	return mailWant{seq: 1, template: lifecycle.MailSecretariatNotice, to: lifecycle.ToSecretariat, addr: testenv.Secretariat,
 		subject:  "Nouvelle demande " + f.id + " — Commune de Nantes",
 		contains: []string{"Référence : " + f.id}}
 }
 
 func (f *flow) consultation(seq int, addr, country string) mailWant {
-	return mailWant{seq: seq, template: mail.TmplEmbassyConsultation, to: activities.ToEmbassy, addr: addr,
+	return mailWant{seq: seq, template: lifecycle.MailEmbassyConsultation, to: lifecycle.ToEmbassy, addr: addr,
 		subject:  "Demande d'avis du poste sur la demande " + f.id + " — " + country,
 		contains: []string{"Référence : " + f.id, "Pays : " + country}}
 }
 
 func (f *flow) approvalLetter(seq int, embassy string, requested string) mailWant {
-	return mailWant{seq: seq, template: mail.TmplDecisionApproved, to: activities.ToApplicant, addr: applicantEmail,
+	return mailWant{seq: seq, template: lifecycle.MailDecisionApproved, to: lifecycle.ToApplicant, addr: applicantEmail,
 		cc:      []string{embassy},
 		subject: "Décision : soutien accordé — demande " + f.id,
 		contains: []string{"un soutien de 3 000,00 €", "support of EUR 3,000.00",
@@ -530,7 +534,7 @@ func pathRejected(t *testing.T) (*testenv.Stack, string) {
 		f.acknowledgement(),
 		f.secretariatNotice(),
 		f.consultation(2, embassySNEmail, "Sénégal (SN)"),
-		{seq: 5, template: mail.TmplDecisionRejected, to: activities.ToApplicant, addr: applicantEmail,
+		{seq: 5, template: lifecycle.MailDecisionRejected, to: lifecycle.ToApplicant, addr: applicantEmail,
 			cc:       []string{embassySNEmail},
 			subject:  "Décision : demande " + f.id + " non retenue",
 			contains: []string{"pour le motif suivant :", "for the following reason:", "\n    " + motivation + "\n"}},
@@ -559,7 +563,7 @@ func pathWithdrawn(t *testing.T) (*testenv.Stack, string) {
 		f.acknowledgement(),
 		f.secretariatNotice(),
 		f.consultation(2, embassySNEmail, "Sénégal (SN)"),
-		{seq: 3, template: mail.TmplWithdrawn, to: activities.ToApplicant, addr: applicantEmail,
+		{seq: 3, template: lifecycle.MailWithdrawn, to: lifecycle.ToApplicant, addr: applicantEmail,
 			subject:  "Retrait de votre demande " + f.id,
 			contains: []string{"Motif indiqué :", "Reason given:", "\n    " + reason + "\n"}},
 	})
@@ -593,10 +597,10 @@ func pathEmbassyDeadline(t *testing.T) (*testenv.Stack, string) {
 		f.acknowledgement(),
 		f.secretariatNotice(),
 		f.consultation(2, embassySNEmail, "Sénégal (SN)"),
-		{seq: 3, template: mail.TmplEmbassyReminder, to: activities.ToEmbassy, addr: embassySNEmail,
+		{seq: 3, template: lifecycle.MailEmbassyReminder, to: lifecycle.ToEmbassy, addr: embassySNEmail,
 			subject:  "Relance : avis du poste attendu sur la demande " + f.id,
 			contains: []string{"Référence : " + f.id}},
-		{seq: 4, template: mail.TmplEmbassyDeadlinePassed, to: activities.ToSecretariat, addr: testenv.Secretariat,
+		{seq: 4, template: lifecycle.MailEmbassyDeadlinePassed, to: lifecycle.ToSecretariat, addr: testenv.Secretariat,
 			subject:  "Avis du poste non rendu — demande " + f.id,
 			contains: []string{"Référence : " + f.id}},
 		f.approvalLetter(6, embassySNEmail, "3 500,00 €"),
@@ -617,7 +621,7 @@ func (f *flow) requestComplements() {
 }
 
 func (f *flow) complementsRequest() mailWant {
-	return mailWant{seq: 4, template: mail.TmplComplementsRequest, to: activities.ToApplicant, addr: applicantEmail,
+	return mailWant{seq: 4, template: lifecycle.MailComplementsRequest, to: lifecycle.ToApplicant, addr: applicantEmail,
 		subject:  "Demande de compléments — demande " + f.id,
 		contains: []string{"compléments suivants :", "\n    " + complementsMessage + "\n"}}
 }
@@ -642,7 +646,7 @@ func pathComplementsExpired(t *testing.T) (*testenv.Stack, string) {
 		f.secretariatNotice(),
 		f.consultation(2, embassySNEmail, "Sénégal (SN)"),
 		f.complementsRequest(),
-		{seq: 5, template: mail.TmplClosedWithoutAction, to: activities.ToApplicant, addr: applicantEmail,
+		{seq: 5, template: lifecycle.MailClosedWithoutAction, to: lifecycle.ToApplicant, addr: applicantEmail,
 			subject:  "Demande " + f.id + " classée sans suite",
 			contains: []string{"Référence : " + f.id}},
 	})
@@ -683,7 +687,7 @@ func pathComplementsAnswered(t *testing.T) (*testenv.Stack, string) {
 		f.secretariatNotice(),
 		f.consultation(2, embassySNEmail, "Sénégal (SN)"),
 		f.complementsRequest(),
-		{seq: 5, template: mail.TmplComplementsReceived, to: activities.ToSecretariat, addr: testenv.Secretariat,
+		{seq: 5, template: lifecycle.MailComplementsReceived, to: lifecycle.ToSecretariat, addr: testenv.Secretariat,
 			subject:  "Compléments reçus — demande " + f.id,
 			contains: []string{"Référence : " + f.id, "Montant demandé : 3 000,00 €"}},
 		// The letter speaks of the amended request.
@@ -743,7 +747,7 @@ func pathEmbassyContactMissing(t *testing.T) (*testenv.Stack, string) {
 	f.checkMails([]mailWant{
 		f.acknowledgement(),
 		f.secretariatNotice(),
-		{seq: 2, template: mail.TmplEmbassyContactMissing, to: activities.ToSecretariat, addr: testenv.Secretariat,
+		{seq: 2, template: lifecycle.MailEmbassyContactMissing, to: lifecycle.ToSecretariat, addr: testenv.Secretariat,
 			subject:  "Contact du poste manquant pour Norvège (NO) — demande " + f.id,
 			contains: []string{"aucun contact pour le pays Norvège (NO)"}},
 		f.consultation(3, embassyNOEmail, "Norvège (NO)"),
@@ -751,5 +755,153 @@ func pathEmbassyContactMissing(t *testing.T) (*testenv.Stack, string) {
 	})
 	f.checkReadModel(readModelWant{status: lifecycle.StatusApproved, requested: 3000,
 		recommended: cents(3000), granted: cents(3000), decided: true, lastSeq: 6, country: "NO"})
+	return f.s, f.id
+}
+
+func (f *flow) withdraw(reason string) {
+	f.t.Helper()
+	if st := f.step(testenv.Applicant, "withdrawal", map[string]string{"reason": reason}); st.Status != lifecycle.StatusWithdrawn {
+		f.t.Fatalf("after the withdrawal: %s", st.Status)
+	}
+}
+
+func (f *flow) withdrawal(seq int, reason string) mailWant {
+	return mailWant{seq: seq, template: lifecycle.MailWithdrawn, to: lifecycle.ToApplicant, addr: applicantEmail,
+		subject:  "Retrait de votre demande " + f.id,
+		contains: []string{"Motif indiqué :", "Reason given:", "\n    " + reason + "\n"}}
+}
+
+func pathDecisionReminder(t *testing.T) (*testenv.Stack, string) {
+	const reason = "Le partenaire a reporté la mission."
+	r := calmRules()
+	// Long enough for the withdrawal to come before a second reminder,
+	// however slow the machine.
+	r.Timers.DecisionReminder = rules.Duration(5 * time.Second)
+	f := start(t, r, testenv.ExampleDossier(t))
+	f.mails(3)
+	f.favorable(testenv.EmbassySN)
+	f.mails(4) // the decision reminder, once DAECT has waited
+	f.withdraw(reason)
+
+	st := f.closed()
+	checkSteps(t, st, lifecycle.StatusWithdrawn, 5)
+	f.checkJournal(lifecycle.StatusWithdrawn, lifecycle.EventSubmitted, lifecycle.EventEmbassyConsulted,
+		lifecycle.EventOpinionGiven, lifecycle.EventDecisionReminded, lifecycle.EventWithdrawn)
+	f.checkMails([]mailWant{
+		f.acknowledgement(),
+		f.secretariatNotice(),
+		f.consultation(2, embassySNEmail, "Sénégal (SN)"),
+		{seq: 4, template: lifecycle.MailDecisionReminder, to: lifecycle.ToSecretariat, addr: testenv.Secretariat,
+			subject:  "Décision en attente — demande " + f.id,
+			contains: []string{"Référence : " + f.id}},
+		f.withdrawal(5, reason),
+	})
+	f.checkReadModel(readModelWant{status: lifecycle.StatusWithdrawn, requested: 3500, lastSeq: 5, country: "SN"})
+	return f.s, f.id
+}
+
+func pathWithdrawnDuringReview(t *testing.T) (*testenv.Stack, string) {
+	const reason = "La commune partenaire a changé d'équipe municipale."
+	f := start(t, calmRules(), testenv.ExampleDossier(t))
+	f.mails(3)
+	f.favorable(testenv.EmbassySN)
+	f.withdraw(reason)
+
+	st := f.closed()
+	checkSteps(t, st, lifecycle.StatusWithdrawn, 4)
+	checkOpinion(t, st, lifecycle.OpinionFavorable, testenv.EmbassySN.ID)
+	f.checkJournal(lifecycle.StatusWithdrawn, lifecycle.EventSubmitted, lifecycle.EventEmbassyConsulted,
+		lifecycle.EventOpinionGiven, lifecycle.EventWithdrawn)
+	f.checkMails([]mailWant{
+		f.acknowledgement(),
+		f.secretariatNotice(),
+		f.consultation(2, embassySNEmail, "Sénégal (SN)"),
+		f.withdrawal(4, reason),
+	})
+	f.checkReadModel(readModelWant{status: lifecycle.StatusWithdrawn, requested: 3500, lastSeq: 4, country: "SN"})
+	return f.s, f.id
+}
+
+func pathComplementsThenWithdrawn(t *testing.T) (*testenv.Stack, string) {
+	const reason = "Nous déposerons une demande pour l'an prochain."
+	f := start(t, calmRules(), testenv.ExampleDossier(t))
+	f.mails(3)
+	f.favorable(testenv.EmbassySN)
+	f.requestComplements()
+	st := f.step(testenv.Applicant, "complements", map[string]any{
+		"dossier": json.RawMessage(testenv.ExampleDossier(t)), "comment": "Dossier inchangé."})
+	if st.Status != lifecycle.StatusUnderReview {
+		t.Fatalf("after the complements: %s", st.Status)
+	}
+	f.withdraw(reason)
+
+	st = f.closed()
+	checkSteps(t, st, lifecycle.StatusWithdrawn, 6)
+	f.checkJournal(lifecycle.StatusWithdrawn, lifecycle.EventSubmitted, lifecycle.EventEmbassyConsulted,
+		lifecycle.EventOpinionGiven, lifecycle.EventComplementsRequested, lifecycle.EventComplementsReceived,
+		lifecycle.EventWithdrawn)
+	f.checkMails([]mailWant{
+		f.acknowledgement(),
+		f.secretariatNotice(),
+		f.consultation(2, embassySNEmail, "Sénégal (SN)"),
+		f.complementsRequest(),
+		{seq: 5, template: lifecycle.MailComplementsReceived, to: lifecycle.ToSecretariat, addr: testenv.Secretariat,
+			subject:  "Compléments reçus — demande " + f.id,
+			contains: []string{"Référence : " + f.id}},
+		f.withdrawal(6, reason),
+	})
+	f.checkReadModel(readModelWant{status: lifecycle.StatusWithdrawn, requested: 3500, lastSeq: 6, country: "SN"})
+	return f.s, f.id
+}
+
+// pathConcurrentSteps sends the recommendation and the withdrawal at once.
+// Whichever the workflow accepts first comes first in the journal; the
+// withdrawal is allowed in both states, the recommendation only before it.
+func pathConcurrentSteps(t *testing.T) (*testenv.Stack, string) {
+	const reason = "Retrait décidé en conseil municipal."
+	f := start(t, calmRules(), testenv.ExampleDossier(t))
+	f.mails(3)
+	f.favorable(testenv.EmbassySN)
+	var recommend, withdraw testenv.Response
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		recommend = f.s.Do(&testenv.Instructor, "POST", "/v1/applications/"+f.id+"/recommendation", map[string]any{
+			"recommendation": "approve", "amount": "3000.00", "comment": "Mission bien préparée."})
+	}()
+	go func() {
+		defer wg.Done()
+		withdraw = f.s.Do(&testenv.Applicant, "POST", "/v1/applications/"+f.id+"/withdrawal", map[string]string{"reason": reason})
+	}()
+	wg.Wait()
+	if withdraw.Status != http.StatusOK {
+		t.Fatalf("withdrawal: %d %s", withdraw.Status, withdraw.Body)
+	}
+	events := []string{lifecycle.EventSubmitted, lifecycle.EventEmbassyConsulted, lifecycle.EventOpinionGiven}
+	switch recommend.Status {
+	case http.StatusOK:
+		events = append(events, lifecycle.EventRecommended)
+	case http.StatusConflict: // the withdrawal came first
+	default:
+		t.Fatalf("recommendation: %d %s", recommend.Status, recommend.Body)
+	}
+	events = append(events, lifecycle.EventWithdrawn)
+
+	st := f.closed()
+	checkSteps(t, st, lifecycle.StatusWithdrawn, len(events))
+	f.checkJournal(lifecycle.StatusWithdrawn, events...)
+	f.checkMails([]mailWant{
+		f.acknowledgement(),
+		f.secretariatNotice(),
+		f.consultation(2, embassySNEmail, "Sénégal (SN)"),
+		f.withdrawal(len(events), reason),
+	})
+	var recommended *int64
+	if recommend.Status == http.StatusOK {
+		recommended = cents(3000)
+	}
+	f.checkReadModel(readModelWant{status: lifecycle.StatusWithdrawn, requested: 3500, recommended: recommended,
+		lastSeq: len(events), country: "SN"})
 	return f.s, f.id
 }

@@ -548,6 +548,10 @@ func TestPermissionMatrix(t *testing.T) {
 			},
 			allowed: allowedTo(http.StatusOK, testenv.Admin), as: testenv.Admin, target: func() string { return "" },
 		},
+		{
+			action: lifecycle.ActionMailFailed, method: "GET", path: func() string { return "/v1/mail/failed" },
+			allowed: allowedTo(http.StatusOK, testenv.Auditor, testenv.Admin), as: testenv.Auditor, target: func() string { return "" },
+		},
 	}
 
 	for _, act := range actions {

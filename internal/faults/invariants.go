@@ -36,26 +36,6 @@ type System struct {
 	Mailpit *testenv.Mailpit
 }
 
-// MailsOf is what each journal event queues in the outbox: the templates,
-// in the order the workflow asks for them. A transition recorded with other
-// e-mails, or without its own, was half-written or written twice.
-var MailsOf = map[string][]string{
-	lifecycle.EventSubmitted:             {mail.TmplAcknowledgement, mail.TmplSecretariatNotice},
-	lifecycle.EventEmbassyConsulted:      {mail.TmplEmbassyConsultation},
-	lifecycle.EventEmbassyContactMissing: {mail.TmplEmbassyContactMissing},
-	lifecycle.EventEmbassyReminded:       {mail.TmplEmbassyReminder},
-	lifecycle.EventOpinionGiven:          {},
-	lifecycle.EventOpinionDeemedGiven:    {mail.TmplEmbassyDeadlinePassed},
-	lifecycle.EventComplementsRequested:  {mail.TmplComplementsRequest},
-	lifecycle.EventComplementsReceived:   {mail.TmplComplementsReceived},
-	lifecycle.EventComplementsExpired:    {mail.TmplClosedWithoutAction},
-	lifecycle.EventRecommended:           {},
-	lifecycle.EventDecisionReminded:      {mail.TmplDecisionReminder},
-	lifecycle.EventApproved:              {mail.TmplDecisionApproved},
-	lifecycle.EventRejected:              {mail.TmplDecisionRejected},
-	lifecycle.EventWithdrawn:             {mail.TmplWithdrawn},
-}
-
 // OutboxRow is one row of the outbox as stored.
 type OutboxRow struct {
 	ID            int64
@@ -147,7 +127,7 @@ func TakeSnapshot(ctx context.Context, st *store.Store) (Snapshot, error) {
 // transition is one transaction: every journal is a valid hash chain
 // (store.VerifyChain); the read model has one row per journal, with the
 // status and last_seq of its last entry; the outbox holds, for each journal
-// entry, exactly the e-mails its event queues (MailsOf), once each (no two
+// entry, exactly the e-mails its event queues (lifecycle.MailsOf), once each (no two
 // rows share a key, a Message-ID, or an application, seq, template and
 // recipients) and nothing for a transition not in the journal. Undelivered
 // e-mails are allowed here. It returns the snapshot it checked.
@@ -207,10 +187,13 @@ func CheckRecords(t testing.TB, st *store.Store) Snapshot {
 	for _, id := range ids {
 		for _, e := range snap.Journals[id] {
 			k := fmt.Sprintf("%s/%d", id, e.Seq)
-			want, known := MailsOf[e.EventType]
+			var want []string
+			for _, spec := range lifecycle.MailsOf(e.EventType) {
+				want = append(want, spec.Template)
+			}
 			got := queued[k]
 			delete(queued, k)
-			if !known {
+			if !slices.Contains(lifecycle.AllEvents, e.EventType) {
 				fail("%s seq %d: unknown event %q", id, e.Seq, e.EventType)
 				continue
 			}

@@ -94,7 +94,7 @@ func TestWorkerKilled(t *testing.T) {
 	// e-mail. Then the mail server recovers and a new worker takes over.
 	s.Mailpit.SetChaos(t, testenv.MailpitChaos{Recipient: testenv.MailpitTrigger{ErrorCode: 451, Probability: 100}})
 	go func() { r, err := a.decide(testenv.Decider, ids[0], true); done <- answer{r, err} }()
-	letter := fmt.Sprintf("%s/%d/%s/applicant", ids[0], len(approvedPath), mail.TmplDecisionApproved)
+	letter := fmt.Sprintf("%s/%d/%s/applicant", ids[0], len(approvedPath), lifecycle.MailDecisionApproved)
 	waitFor(t, 30*time.Second, "the decision committed and its letter refused", func() (bool, string) {
 		row, err := outboxRow(s.Store, letter)
 		if err != nil {

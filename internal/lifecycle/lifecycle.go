@@ -101,12 +101,13 @@ const (
 	ActionAuditVerify        Action = "audit_verify"
 	ActionEmbassyDirectory   Action = "embassy_directory"
 	ActionEmbassyList        Action = "embassy_list"
+	ActionMailFailed         Action = "mail_failed"
 )
 
 // AllActions lists every action, for the permission matrix.
 var AllActions = []Action{ActionSubmit, ActionRead, ActionList, ActionHistory, ActionOpinion,
 	ActionRequestComplements, ActionComplements, ActionRecommend, ActionDecide, ActionWithdraw,
-	ActionAuditVerify, ActionEmbassyDirectory, ActionEmbassyList}
+	ActionAuditVerify, ActionEmbassyDirectory, ActionEmbassyList, ActionMailFailed}
 
 // rolesFor is the permission table of domain.md.
 var rolesFor = map[Action][]Role{
@@ -123,6 +124,7 @@ var rolesFor = map[Action][]Role{
 	ActionAuditVerify:        {RoleAuditor, RoleAdmin},
 	ActionEmbassyDirectory:   {RoleAdmin},
 	ActionEmbassyList:        {RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
+	ActionMailFailed:         {RoleAuditor, RoleAdmin},
 }
 
 // Allows tells whether the role may perform the action at all (scope aside).
@@ -326,6 +328,11 @@ const (
 	EventRejected              = "rejected"
 	EventWithdrawn             = "withdrawn"
 )
+
+// AllEvents lists every journal event type.
+var AllEvents = []string{EventSubmitted, EventEmbassyConsulted, EventEmbassyContactMissing, EventEmbassyReminded,
+	EventOpinionGiven, EventOpinionDeemedGiven, EventComplementsRequested, EventComplementsReceived,
+	EventComplementsExpired, EventRecommended, EventDecisionReminded, EventApproved, EventRejected, EventWithdrawn}
 
 // Error types carried by the ApplicationErrors an update validator returns;
 // the API maps them to HTTP statuses.

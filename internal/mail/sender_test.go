@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/mail"
 	"github.com/daect/expectct/internal/testenv"
 )
@@ -27,7 +28,7 @@ func newSender(t *testing.T, cfg mail.SMTPConfig) *mail.Sender {
 
 func approvedLetter(t *testing.T, key string) mail.Message {
 	t.Helper()
-	r, err := mail.Render(mail.TmplDecisionApproved, sample(t))
+	r, err := mail.Render(lifecycle.MailDecisionApproved, sample(t))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,30 +13,16 @@ import (
 	"strings"
 	texttemplate "text/template"
 	"time"
+
+	"github.com/daect/expectct/internal/lifecycle"
 )
 
-// Template names, one per e-mail the lifecycle sends.
-const (
-	TmplAcknowledgement       = "acknowledgement"         // to the applicant, after submission
-	TmplSecretariatNotice     = "secretariat_notice"      // to the DAECT secretariat: new application
-	TmplEmbassyConsultation   = "embassy_consultation"    // to the embassy: opinion requested by a deadline
-	TmplEmbassyReminder       = "embassy_reminder"        // to the embassy: opinion still awaited
-	TmplEmbassyDeadlinePassed = "embassy_deadline_passed" // to DAECT: no opinion, avis réputé rendu
-	TmplEmbassyContactMissing = "embassy_contact_missing" // to DAECT: no embassy contact for the country
-	TmplComplementsRequest    = "complements_request"     // to the applicant: complements wanted by a deadline
-	TmplComplementsReceived   = "complements_received"    // to the DAECT secretariat
-	TmplDecisionReminder      = "decision_reminder"       // to DAECT: a decision waits
-	TmplDecisionApproved      = "decision_approved"       // decision letter: granted (embassy in Cc)
-	TmplDecisionRejected      = "decision_rejected"       // decision letter: refused, with the motivation
-	TmplWithdrawn             = "withdrawn"               // to the applicant: withdrawal acknowledged
-	TmplClosedWithoutAction   = "closed_without_action"   // to the applicant: classé sans suite
-)
-
+// templateNames are the lifecycle's e-mails (lifecycle.Mail*), one template each.
 var templateNames = []string{
-	TmplAcknowledgement, TmplSecretariatNotice, TmplEmbassyConsultation, TmplEmbassyReminder,
-	TmplEmbassyDeadlinePassed, TmplEmbassyContactMissing, TmplComplementsRequest,
-	TmplComplementsReceived, TmplDecisionReminder, TmplDecisionApproved, TmplDecisionRejected,
-	TmplWithdrawn, TmplClosedWithoutAction,
+	lifecycle.MailAcknowledgement, lifecycle.MailSecretariatNotice, lifecycle.MailEmbassyConsultation, lifecycle.MailEmbassyReminder,
+	lifecycle.MailEmbassyDeadlinePassed, lifecycle.MailEmbassyContactMissing, lifecycle.MailComplementsRequest,
+	lifecycle.MailComplementsReceived, lifecycle.MailDecisionReminder, lifecycle.MailDecisionApproved, lifecycle.MailDecisionRejected,
+	lifecycle.MailWithdrawn, lifecycle.MailClosedWithoutAction,
 }
 
 // Templates lists every template name Render knows.

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/mail"
 )
 
@@ -67,55 +68,55 @@ func TestRenderEveryTemplate(t *testing.T) {
 	d := sample(t)
 	// What a reader of each e-mail must find, in the French then the English part.
 	want := map[string]struct{ fr, en []string }{
-		mail.TmplAcknowledgement: {
+		lifecycle.MailAcknowledgement: {
 			fr: []string{"Nous accusons réception", "version 2026.1", "classée orange", "5 123,45 €"},
 			en: []string{"We acknowledge receipt", "version 2026.1", "orange travel advice", "EUR 5,123.45"},
 		},
-		mail.TmplSecretariatNotice: {
+		lifecycle.MailSecretariatNotice: {
 			fr: []string{"Une nouvelle demande", "Métropole de Lyon", "Sénégal (SN)", "5 123,45 €", "classée orange"},
 			en: []string{"A new EXPE-CT application", "Métropole de Lyon", "Senegal (SN)", "EUR 5,123.45", "orange travel advice"},
 		},
-		mail.TmplEmbassyConsultation: {
+		lifecycle.MailEmbassyConsultation: {
 			fr: []string{"l'avis du poste", "avant le 15 juillet 2026", "classée orange", "réputé rendu"},
 			en: []string{"embassy's opinion", "by 15 July 2026", "orange travel advice", "deemed given"},
 		},
-		mail.TmplEmbassyReminder: {
+		lifecycle.MailEmbassyReminder: {
 			fr: []string{"pas encore parvenu", "avant le 15 juillet 2026"},
 			en: []string{"has not reached us yet", "by 15 July 2026"},
 		},
-		mail.TmplEmbassyDeadlinePassed: {
+		lifecycle.MailEmbassyDeadlinePassed: {
 			fr: []string{"n'a pas rendu d'avis", "réputé rendu"},
 			en: []string{"gave no opinion", "deemed given"},
 		},
-		mail.TmplEmbassyContactMissing: {
+		lifecycle.MailEmbassyContactMissing: {
 			fr: []string{"aucun contact pour le pays Sénégal (SN)", "dès qu'un contact aura été renseigné"},
 			en: []string{"no contact for Senegal (SN)", "as soon as a contact is set"},
 		},
-		mail.TmplComplementsRequest: {
+		lifecycle.MailComplementsRequest: {
 			fr: []string{"compléments suivants", "    Merci de joindre le budget détaillé\n    et la lettre du partenaire.", "avant le 15 juillet 2026", "classée sans suite"},
 			en: []string{"additional information", "    Merci de joindre le budget détaillé", "by 15 July 2026", "closed without action"},
 		},
-		mail.TmplComplementsReceived: {
+		lifecycle.MailComplementsReceived: {
 			fr: []string{"a transmis les compléments", "L'instruction peut reprendre"},
 			en: []string{"has sent the additional information", "The review can resume"},
 		},
-		mail.TmplDecisionReminder: {
+		lifecycle.MailDecisionReminder: {
 			fr: []string{"attend une décision", "Avis du poste : défavorable", "Dossier solide."},
 			en: []string{"awaits a funding decision", "Embassy opinion: unfavourable", "Dossier solide."},
 		},
-		mail.TmplDecisionApproved: {
+		lifecycle.MailDecisionApproved: {
 			fr: []string{"un soutien de 4 500,00 €", "montant demandé : 5 123,45 €", "au plus tard le 15 juillet 2026"},
 			en: []string{"support of EUR 4,500.00", "amount requested: EUR 5,123.45", "by 15 July 2026"},
 		},
-		mail.TmplDecisionRejected: {
+		lifecycle.MailDecisionRejected: {
 			fr: []string{"n'a pas retenu", "Le budget ne détaille pas les frais de séjour."},
 			en: []string{"has not granted", "Le budget ne détaille pas les frais de séjour."},
 		},
-		mail.TmplWithdrawn: {
+		lifecycle.MailWithdrawn: {
 			fr: []string{"retrait de la demande EXP-7Q2K9", "Mission reportée à 2027."},
 			en: []string{"withdrawal of application EXP-7Q2K9", "Mission reportée à 2027."},
 		},
-		mail.TmplClosedWithoutAction: {
+		lifecycle.MailClosedWithoutAction: {
 			fr: []string{"classée sans suite", "échéance du 15 juillet 2026"},
 			en: []string{"closed without action", "deadline 15 July 2026"},
 		},
@@ -208,7 +209,7 @@ func TestRenderEscapesHTML(t *testing.T) {
 	d := sample(t)
 	d.Comment = `<script>alert("x")</script>`
 	d.CollectiviteName = `Commune d'Aÿ & <b>Champagne</b>`
-	for _, name := range []string{mail.TmplDecisionReminder, mail.TmplDecisionApproved, mail.TmplAcknowledgement} {
+	for _, name := range []string{lifecycle.MailDecisionReminder, lifecycle.MailDecisionApproved, lifecycle.MailAcknowledgement} {
 		r, err := mail.Render(name, d)
 		if err != nil {
 			t.Fatal(err)
@@ -223,7 +224,7 @@ func TestRenderEscapesHTML(t *testing.T) {
 		if !strings.Contains(r.Text, "Commune d'Aÿ & <b>Champagne</b>") {
 			t.Errorf("%s: text altered the collectivité name:\n%s", name, r.Text)
 		}
-		if name != mail.TmplAcknowledgement && (!strings.Contains(r.HTML, "&lt;script&gt;") || !strings.Contains(r.Text, `<script>alert("x")</script>`)) {
+		if name != lifecycle.MailAcknowledgement && (!strings.Contains(r.HTML, "&lt;script&gt;") || !strings.Contains(r.Text, `<script>alert("x")</script>`)) {
 			t.Errorf("%s: comment not escaped in HTML or altered in text:\n%s\n%s", name, r.HTML, r.Text)
 		}
 	}
@@ -232,14 +233,14 @@ func TestRenderEscapesHTML(t *testing.T) {
 func TestRenderOrangeOnlyWhenFlagged(t *testing.T) {
 	d := sample(t)
 	d.Flags = nil
-	r, err := mail.Render(mail.TmplEmbassyConsultation, d)
+	r, err := mail.Render(lifecycle.MailEmbassyConsultation, d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(r.Text, "orange") || strings.Contains(r.HTML, "orange") {
 		t.Errorf("consultation mentions orange travel advice without the flag:\n%s", r.Text)
 	}
-	r, err = mail.Render(mail.TmplSecretariatNotice, d)
+	r, err = mail.Render(lifecycle.MailSecretariatNotice, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -251,7 +252,7 @@ func TestRenderOrangeOnlyWhenFlagged(t *testing.T) {
 func TestRenderUnknownFlagShownAsIs(t *testing.T) {
 	d := sample(t)
 	d.Flags = []string{"embassy_requested"}
-	r, err := mail.Render(mail.TmplAcknowledgement, d)
+	r, err := mail.Render(lifecycle.MailAcknowledgement, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -283,7 +284,7 @@ func TestRenderSparseData(t *testing.T) {
 func TestRenderDeadlineInParisTime(t *testing.T) {
 	d := sample(t)
 	d.Deadline = time.Date(2026, 3, 31, 22, 30, 0, 0, time.UTC) // 1 April 00:30 in Paris
-	r, err := mail.Render(mail.TmplComplementsRequest, d)
+	r, err := mail.Render(lifecycle.MailComplementsRequest, d)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -295,7 +296,7 @@ func TestRenderDeadlineInParisTime(t *testing.T) {
 func TestRenderSubjectStaysOnOneLine(t *testing.T) {
 	d := sample(t)
 	d.CollectiviteName = "Commune\r\nBcc: victim@example.org"
-	r, err := mail.Render(mail.TmplSecretariatNotice, d)
+	r, err := mail.Render(lifecycle.MailSecretariatNotice, d)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,3 +48,17 @@ func (s *Store) Embassies(ctx context.Context) ([]Embassy, error) {
 	})
 	return list, unavailable(err)
 }
+
+// AwaitingEmbassyContact lists the applications to the country whose
+// workflow told DAECT it has no embassy contact and waits for one.
+func (s *Store) AwaitingEmbassyContact(ctx context.Context, country string) ([]string, error) {
+	rows, err := s.Pool.Query(ctx, `SELECT id FROM applications
+		WHERE country = $1 AND status = 'embassy_consultation'
+		  AND NOT COALESCE((state->>'embassy_contacted')::boolean, false)
+		ORDER BY id`, country)
+	if err != nil {
+		return nil, unavailable(err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	return ids, unavailable(err)
+}

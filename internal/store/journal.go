@@ -63,22 +63,27 @@ type ReadModel struct {
 	Decided      bool
 }
 
-// OutboxMail is one e-mail queued by a transition.
+// OutboxMail is one e-mail queued by a transition, and its delivery so far.
 type OutboxMail struct {
-	ID        int64
-	DedupKey  string
-	Template  string
-	To        []string
-	Cc        []string
-	Subject   string
-	Text      string
-	HTML      string
-	MessageID string
-	SentAt    *time.Time
+	ID            int64      `json:"id"`
+	DedupKey      string     `json:"dedup_key"`
+	ApplicationID string     `json:"application_id"`
+	Seq           int        `json:"seq"`
+	Template      string     `json:"template"`
+	To            []string   `json:"to"`
+	Cc            []string   `json:"cc,omitempty"`
+	Subject       string     `json:"subject"`
+	Text          string     `json:"-"`
+	HTML          string     `json:"-"`
+	MessageID     string     `json:"message_id"`
+	Attempts      int        `json:"attempts"`
+	LastError     string     `json:"last_error,omitempty"`
+	SentAt        *time.Time `json:"sent_at,omitempty"`
+	RefusedAt     *time.Time `json:"refused_at,omitempty"`
 }
 
 // ErrConflict reports a transition recorded differently before: the same
-// (application, seq) with another event. It means a bug or tampering, never
+// (application, seq) with other content. It means a bug or tampering, never
 // a retry, so it must not be retried.
 var ErrConflict = errors.New("journal conflict")
 
@@ -91,13 +96,18 @@ func (s *Store) RecordTransition(ctx context.Context, e Entry, rm ReadModel, mai
 		if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext($1))", e.ApplicationID); err != nil {
 			return err
 		}
-		var existing string
-		err := tx.QueryRow(ctx, "SELECT event_type FROM journal WHERE application_id = $1 AND seq = $2",
-			e.ApplicationID, e.Seq).Scan(&existing)
+		// A retry finds its row recorded: it must be the same row, content
+		// and all, or the journal and the workflow disagree.
+		var existingPrev, existingHash string
+		err := tx.QueryRow(ctx, "SELECT prev_hash, hash FROM journal WHERE application_id = $1 AND seq = $2",
+			e.ApplicationID, e.Seq).Scan(&existingPrev, &existingHash)
 		switch {
 		case err == nil:
-			if existing != e.EventType {
-				return fmt.Errorf("%w: %s seq %d is %s, not %s", ErrConflict, e.ApplicationID, e.Seq, existing, e.EventType)
+			same := e
+			same.PrevHash = existingPrev
+			same.OccurredAt = e.OccurredAt.UTC().Truncate(time.Microsecond)
+			if same.ComputeHash() != existingHash {
+				return fmt.Errorf("%w: %s seq %d is recorded with other content than this %s", ErrConflict, e.ApplicationID, e.Seq, e.EventType)
 			}
 			return nil // already recorded by an earlier attempt
 		case !errors.Is(err, pgx.ErrNoRows):

@@ -179,3 +179,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 	}
 	return nil
 }
+
+// IsDataError tells whether PostgreSQL refused the data itself (SQLSTATE
+// class 22, data exception, or 23, integrity constraint violation): retrying
+// the same statement cannot succeed until the data or the code changes.
+func IsDataError(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (strings.HasPrefix(pgErr.Code, "22") || strings.HasPrefix(pgErr.Code, "23"))
+}

@@ -30,6 +30,10 @@ var HistoryPaths = []string{
 	"complements_expired",
 	"complements_answered",
 	"embassy_contact_missing",
+	"decision_reminder",
+	"withdrawn_during_review",
+	"complements_then_withdrawn",
+	"concurrent_steps",
 }
 
 // WriteHistoriesEnv, set to 1, makes the end-to-end tests (re)write the

@@ -23,6 +23,7 @@ import (
 	"github.com/daect/expectct/internal/auth"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/mail"
+	"github.com/daect/expectct/internal/outbox"
 	"github.com/daect/expectct/internal/rules"
 	"github.com/daect/expectct/internal/store"
 	"github.com/daect/expectct/worker"
@@ -77,20 +78,30 @@ func NewStack(t testing.TB, opts StackOptions) *Stack {
 	return NewStackOn(t, opts, Servers{})
 }
 
-// StartWorker runs an in-process worker on the stack's task queue.
+// StartWorker runs an in-process worker on the stack's task queue, with its
+// outbox relay, as `expectct worker` does.
 func (s *Stack) StartWorker() sdkworker.Worker {
 	s.T.Helper()
 	sender, err := mail.NewSender(s.Mailpit.SMTPConfig())
 	if err != nil {
 		s.T.Fatal(err)
 	}
-	w := worker.New(s.Temporal, s.TaskQueue, &activities.Activities{Store: s.Store, Mailer: sender,
-		Secretariat: Secretariat, Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	w := worker.New(s.Temporal, s.TaskQueue, &activities.Activities{Store: s.Store, Secretariat: Secretariat, Log: quiet})
 	if err := w.Start(); err != nil {
 		s.T.Fatalf("start worker: %v", err)
 	}
 	s.T.Cleanup(w.Stop)
+	s.StartRelay(&outbox.Relay{Store: s.Store, Mailer: sender, Log: quiet, Poll: 100 * time.Millisecond})
 	return w
+}
+
+// StartRelay runs an outbox relay until the test ends.
+func (s *Stack) StartRelay(r *outbox.Relay) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); r.Run(ctx) }()
+	s.T.Cleanup(func() { cancel(); <-done })
 }
 
 // Actors used across tests. The applicant's SIREN is the example dossier's.
