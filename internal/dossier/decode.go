@@ -310,14 +310,9 @@ func (s *shape) skip(tok json.Token) error {
 func jsonFields(t reflect.Type) map[string]reflect.Type {
 	m := make(map[string]reflect.Type, t.NumField())
 	for f := range t.Fields() {
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if !f.IsExported() || name == "-" {
-			continue
+		if name, ok := jsonName(f); ok {
+			m[name] = f.Type
 		}
-		if name == "" {
-			name = f.Name
-		}
-		m[name] = f.Type
 	}
 	return m
 }
