@@ -49,7 +49,7 @@ func FuzzDecodeValidate(f *testing.F) {
 				kind = KindTooLarge
 			}
 			ve := asValidationError(t, err, kind)
-			if strings.HasPrefix(ve.Fields[0].MessageEN, "The dossier could not be read") {
+			if strings.HasPrefix(ve.Fields[0].MessageEN, "The request body could not be read") {
 				t.Fatalf("the shape check let through what encoding/json refuses: %v", err)
 			}
 			return
