@@ -1,17 +1,12 @@
 package api
 
 import (
-	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"net/http"
-	"reflect"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -236,7 +231,7 @@ type EmbassyInput struct {
 func (s *Server) setEmbassy(r *request) (int, any, error) {
 	cc := r.PathValue("country")
 	var in EmbassyInput
-	if err := decodeStrict(r.Body, &in); err != nil {
+	if err := decode(r.Body, s.MaxBodyBytes, &in); err != nil {
 		return 0, nil, err
 	}
 	if err := dossier.ValidateCountry(cc); err != nil {
@@ -276,65 +271,14 @@ func (s *Server) wakeAwaitingContact(ctx context.Context, country string) error 
 	return nil
 }
 
-// decodeStrict reads one JSON object into v, refusing unknown fields, wrong
-// types and trailing data, with the field named in the error.
-func decodeStrict(body io.Reader, v any) error {
-	raw, err := io.ReadAll(body)
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return &dossier.ValidationError{Kind: dossier.KindTooLarge, Fields: []dossier.FieldError{{Field: "$", Rule: "too_large",
-				MessageFR: fmt.Sprintf("Le corps de la requête dépasse %d octets", tooBig.Limit),
-				MessageEN: fmt.Sprintf("The request body exceeds %d bytes", tooBig.Limit)}}}
-		}
-		return errUnavailable("reading the request: " + err.Error())
-	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.DisallowUnknownFields()
-	fe := func(field, rule, fr, en string) error {
-		return &dossier.ValidationError{Kind: dossier.KindMalformed, Fields: []dossier.FieldError{{Field: field, Rule: rule, MessageFR: fr, MessageEN: en}}}
-	}
-	if err := dec.Decode(v); err != nil {
-		var typeErr *json.UnmarshalTypeError
-		var syntaxErr *json.SyntaxError
-		switch {
-		case errors.As(err, &typeErr):
-			field := cmp.Or(typeErr.Field, "$")
-			return fe(field, "type", "Type de valeur incorrect pour "+field+" ("+typeErr.Value+")",
-				"Wrong value type for "+field+" ("+typeErr.Value+")")
-		case strings.HasPrefix(err.Error(), "json: unknown field "):
-			name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
-			return fe(name, "unknown_field", "Champ inconnu: "+name, "Unknown field: "+name)
-		case errors.As(err, &syntaxErr), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
-			return fe("$", "malformed", "Le corps de la requête n'est pas un objet JSON valide", "The request body is not a valid JSON object")
-		default:
-			// An amount or a date that does not parse: encoding/json does not
-			// say which key held it.
-			field := unreadableField(raw, v)
-			return fe(field, "format", "Valeur illisible pour "+field+": "+err.Error(), "Unreadable value for "+field+": "+err.Error())
-		}
-	}
-	if dec.More() {
-		return fe("$", "malformed", "Données en trop après l'objet JSON", "Trailing data after the JSON object")
+// decode reads a request body into v with the one strict decoder of every
+// body, the dossier's: unknown, repeated or case-folded keys, wrong types and
+// trailing data are refused with their paths.
+func decode(body io.Reader, maxBytes int64, v any) error {
+	if err := dossier.DecodeJSON(body, maxBytes, v); err != nil {
+		return decodeErr(err)
 	}
 	return nil
-}
-
-// unreadableField names the key of the JSON object raw whose value alone
-// fails to decode into a fresh value of v's type; "$" when none does.
-func unreadableField(raw []byte, v any) string {
-	var obj map[string]json.RawMessage
-	t := reflect.TypeOf(v)
-	if json.Unmarshal(raw, &obj) != nil || t.Kind() != reflect.Pointer {
-		return "$"
-	}
-	for _, k := range slices.Sorted(maps.Keys(obj)) {
-		one, err := json.Marshal(map[string]json.RawMessage{k: obj[k]})
-		if err == nil && json.Unmarshal(one, reflect.New(t.Elem()).Interface()) != nil {
-			return k
-		}
-	}
-	return "$"
 }
 
 func decodeErr(err error) error {

@@ -109,10 +109,18 @@ type request struct {
 	appID  string
 }
 
-// authenticated checks the token and the role, runs the handler, writes its
-// result and logs any refusal in the attempts table.
+// authenticated checks the application ID of the path, then the token and
+// the role, runs the handler, writes its result and logs any refusal in the
+// attempts table.
 func (s *Server) authenticated(rt route) http.Handler {
+	hasID := strings.Contains(rt.path, "{id}")
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if hasID && !validApplicationID(r.PathValue("id")) {
+			p := errBadApplicationID()
+			s.refused(&request{Request: r, w: w, action: rt.action}, p)
+			writeProblem(w, p)
+			return
+		}
 		req := &request{Request: r, w: w, action: rt.action, appID: cmp.Or(r.PathValue("id"), r.URL.Query().Get("application_id"))}
 		var status int
 		var body any

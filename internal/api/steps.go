@@ -3,8 +3,6 @@ package api
 import (
 	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -40,8 +38,10 @@ type (
 		Message string `json:"message"`
 	}
 	complementsBody struct {
-		Dossier json.RawMessage `json:"dossier"`
-		Comment string          `json:"comment"`
+		// A pointer, so that a missing dossier is told apart from an
+		// empty one; its keys are checked on their paths (dossier.mission.title).
+		Dossier *dossier.Dossier `json:"dossier"`
+		Comment string           `json:"comment"`
 	}
 	recommendationBody struct {
 		Recommendation string        `json:"recommendation"`
@@ -59,48 +59,40 @@ type (
 )
 
 var stepRoutes = []stepRoute{
-	{"opinion", lifecycle.ActionOpinion, lifecycle.UpdateOpinion, func(b []byte, a lifecycle.Actor, _ int64) (any, error) {
+	{"opinion", lifecycle.ActionOpinion, lifecycle.UpdateOpinion, func(b []byte, a lifecycle.Actor, max int64) (any, error) {
 		var in opinionBody
-		err := decodeStrict(bytes.NewReader(b), &in)
+		err := decode(bytes.NewReader(b), max, &in)
 		return lifecycle.OpinionInput{Actor: a, Opinion: in.Opinion, Comment: in.Comment}, err
 	}},
-	{"complements-request", lifecycle.ActionRequestComplements, lifecycle.UpdateRequestComplements, func(b []byte, a lifecycle.Actor, _ int64) (any, error) {
+	{"complements-request", lifecycle.ActionRequestComplements, lifecycle.UpdateRequestComplements, func(b []byte, a lifecycle.Actor, max int64) (any, error) {
 		var in complementsRequestBody
-		err := decodeStrict(bytes.NewReader(b), &in)
+		err := decode(bytes.NewReader(b), max, &in)
 		return lifecycle.RequestComplementsInput{Actor: a, Message: in.Message}, err
 	}},
 	{"complements", lifecycle.ActionComplements, lifecycle.UpdateComplements, func(b []byte, a lifecycle.Actor, max int64) (any, error) {
 		var in complementsBody
-		if err := decodeStrict(bytes.NewReader(b), &in); err != nil {
+		if err := decode(bytes.NewReader(b), max, &in); err != nil {
 			return nil, err
 		}
-		if len(in.Dossier) == 0 {
+		if in.Dossier == nil {
 			return nil, &dossier.ValidationError{Kind: dossier.KindInvalid, Fields: []dossier.FieldError{{Field: "dossier", Rule: "required",
 				MessageFR: "dossier est un champ obligatoire", MessageEN: "dossier is a required field"}}}
 		}
-		d, err := dossier.Decode(bytes.NewReader(in.Dossier), max)
-		var ve *dossier.ValidationError
-		if errors.As(err, &ve) {
-			return nil, ve.Under("dossier")
-		}
-		if err != nil {
-			return nil, err
-		}
-		return lifecycle.ComplementsInput{Actor: a, Dossier: d, Comment: in.Comment}, nil
+		return lifecycle.ComplementsInput{Actor: a, Dossier: *in.Dossier, Comment: in.Comment}, nil
 	}},
-	{"recommendation", lifecycle.ActionRecommend, lifecycle.UpdateRecommend, func(b []byte, a lifecycle.Actor, _ int64) (any, error) {
+	{"recommendation", lifecycle.ActionRecommend, lifecycle.UpdateRecommend, func(b []byte, a lifecycle.Actor, max int64) (any, error) {
 		var in recommendationBody
-		err := decodeStrict(bytes.NewReader(b), &in)
+		err := decode(bytes.NewReader(b), max, &in)
 		return lifecycle.RecommendInput{Actor: a, Recommendation: in.Recommendation, Amount: in.Amount, Comment: in.Comment}, err
 	}},
-	{"decision", lifecycle.ActionDecide, lifecycle.UpdateDecide, func(b []byte, a lifecycle.Actor, _ int64) (any, error) {
+	{"decision", lifecycle.ActionDecide, lifecycle.UpdateDecide, func(b []byte, a lifecycle.Actor, max int64) (any, error) {
 		var in decisionBody
-		err := decodeStrict(bytes.NewReader(b), &in)
+		err := decode(bytes.NewReader(b), max, &in)
 		return lifecycle.DecideInput{Actor: a, Decision: in.Decision, Amount: in.Amount, Motivation: in.Motivation}, err
 	}},
-	{"withdrawal", lifecycle.ActionWithdraw, lifecycle.UpdateWithdraw, func(b []byte, a lifecycle.Actor, _ int64) (any, error) {
+	{"withdrawal", lifecycle.ActionWithdraw, lifecycle.UpdateWithdraw, func(b []byte, a lifecycle.Actor, max int64) (any, error) {
 		var in withdrawalBody
-		err := decodeStrict(bytes.NewReader(b), &in)
+		err := decode(bytes.NewReader(b), max, &in)
 		return lifecycle.WithdrawInput{Actor: a, Reason: in.Reason}, err
 	}},
 }

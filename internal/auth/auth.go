@@ -68,11 +68,16 @@ func (k Keys) Verify(token string) (lifecycle.Actor, error) {
 	return a, nil
 }
 
-// CheckActor refuses an identity without a subject, with an unknown role, or
-// without the scope its role needs.
+// CheckActor refuses an identity without a subject, with an unknown role,
+// without the scope its role needs, or with a control character anywhere.
 func CheckActor(a lifecycle.Actor) error {
 	if strings.TrimSpace(a.ID) == "" {
 		return errors.New("subject is empty")
+	}
+	// The actor travels into the logs, the journal and the e-mails of every
+	// step it takes: refuse at the door what the steps would refuse.
+	if err := dossier.ValidateStruct(a); err != nil {
+		return fmt.Errorf("identity: %w", err)
 	}
 	if !slices.Contains(lifecycle.AllRoles, a.Role) {
 		return fmt.Errorf("unknown role %q", a.Role)

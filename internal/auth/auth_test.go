@@ -59,6 +59,10 @@ func TestRefusedTokens(t *testing.T) {
 		"unknown role":     forged(jwt.MapClaims{"iss": auth.Issuer, "sub": "x", "role": "king", "exp": exp}, jwt.SigningMethodHS256, []byte("k1")),
 		"applicant without SIREN": forged(jwt.MapClaims{"iss": auth.Issuer, "sub": "x", "role": "applicant", "exp": exp},
 			jwt.SigningMethodHS256, []byte("k1")),
+		"control character in the subject": forged(jwt.MapClaims{"iss": auth.Issuer, "sub": "ins\x1b[2J", "role": "instructor", "exp": exp},
+			jwt.SigningMethodHS256, []byte("k1")),
+		"control character in a country": forged(jwt.MapClaims{"iss": auth.Issuer, "sub": "x", "role": "embassy", "countries": []string{"SN", "\x00\x00"}, "exp": exp},
+			jwt.SigningMethodHS256, []byte("k1")),
 		"alg none": forged(jwt.MapClaims{"iss": auth.Issuer, "sub": "x", "role": "admin", "exp": exp}, jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType),
 	} {
 		t.Run(name, func(t *testing.T) {

@@ -20,59 +20,74 @@ var (
 	dateType  = reflect.TypeFor[Date]()
 )
 
-// Decode reads one dossier from r, strictly: the body must be a single JSON
-// object of at most maxBytes bytes (DefaultMaxBytes if maxBytes <= 0), with
-// no key the dossier does not have, no key spelt in another case (which
-// encoding/json would accept), no key given twice, every value of the right
-// JSON type, and amounts and dates that parse. Decode does not apply the
+// Decode reads one dossier from r with [DecodeJSON]. It does not apply the
 // validation rules: call Validate on the result.
+func Decode(r io.Reader, maxBytes int64) (Dossier, error) {
+	var d Dossier
+	if err := DecodeJSON(r, maxBytes, &d); err != nil {
+		return Dossier{}, err
+	}
+	return d, nil
+}
+
+// DecodeJSON reads one JSON object from r into v, a pointer to a struct,
+// strictly: it is the decoder of every request body, a dossier or a step's
+// input. The body must be a single JSON object of at most maxBytes bytes
+// (DefaultMaxBytes if maxBytes <= 0), with no key v's type does not have, no
+// key spelt in another case (which encoding/json would accept), no key given
+// twice, every value of the right JSON type, and amounts and dates that
+// parse.
 //
 // A refused body yields a *ValidationError of kind KindTooLarge or
 // KindMalformed listing every problem found, each with the JSON path of the
-// field ("$" for the body as a whole). Any other error is a read error from r.
-func Decode(r io.Reader, maxBytes int64) (Dossier, error) {
+// field ("$" for the body as a whole). Any other error is a read error from
+// r, or a v that is not a pointer to a struct.
+func DecodeJSON(r io.Reader, maxBytes int64, v any) error {
+	t := reflect.TypeOf(v)
+	if t == nil || t.Kind() != reflect.Pointer || t.Elem().Kind() != reflect.Struct {
+		return fmt.Errorf("dossier: DecodeJSON needs a pointer to a struct, not %T", v)
+	}
 	if maxBytes <= 0 {
 		maxBytes = DefaultMaxBytes
 	}
 	body, err := io.ReadAll(io.LimitReader(r, maxBytes+1))
 	if err != nil {
-		return Dossier{}, fmt.Errorf("reading dossier: %w", err)
+		return fmt.Errorf("reading the request body: %w", err)
 	}
 	if int64(len(body)) > maxBytes {
-		return Dossier{}, newValidationError(KindTooLarge, []FieldError{{
+		return newValidationError(KindTooLarge, []FieldError{{
 			Field:     "$",
 			Rule:      RuleTooLarge,
-			MessageFR: fmt.Sprintf("Le dossier dépasse la taille maximale de %d octets", maxBytes),
-			MessageEN: fmt.Sprintf("The dossier exceeds the maximum size of %d bytes", maxBytes),
+			MessageFR: fmt.Sprintf("Le corps de la requête dépasse la taille maximale de %d octets", maxBytes),
+			MessageEN: fmt.Sprintf("The request body exceeds the maximum size of %d bytes", maxBytes),
 		}})
 	}
-	if fields := checkShape(body); len(fields) > 0 {
-		return Dossier{}, newValidationError(KindMalformed, fields)
+	if fields := checkShape(body, t.Elem()); len(fields) > 0 {
+		return newValidationError(KindMalformed, fields)
 	}
 	// The shape check has vouched for every key and value, so this cannot
 	// fail; it stays strict so that a gap in the check fails closed.
-	var d Dossier
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&d); err != nil {
-		return Dossier{}, newValidationError(KindMalformed, []FieldError{malformed(
-			"Le dossier n'a pas pu être lu : "+err.Error(),
-			"The dossier could not be read: "+err.Error())})
+	if err := dec.Decode(v); err != nil {
+		return newValidationError(KindMalformed, []FieldError{malformed(
+			"Le corps de la requête n'a pas pu être lu : "+err.Error(),
+			"The request body could not be read: "+err.Error())})
 	}
-	return d, nil
+	return nil
 }
 
 func malformed(fr, en string) FieldError {
 	return FieldError{Field: "$", Rule: RuleMalformed, MessageFR: fr, MessageEN: en}
 }
 
-// checkShape walks the JSON tokens of body against the Dossier type and
+// checkShape walks the JSON tokens of body against the struct type t and
 // reports what encoding/json would refuse or silently accept: syntax errors
 // and trailing data, unknown keys, case-insensitive key matches, repeated
 // keys, wrong JSON types, amounts and dates that do not parse. It reports
 // every problem with its path, where encoding/json stops at the first one
 // and cannot name the field of a failing UnmarshalJSON.
-func checkShape(body []byte) []FieldError {
+func checkShape(body []byte, t reflect.Type) []FieldError {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber() // keep amounts as written, never through float64
 	s := &shape{dec: dec}
@@ -80,22 +95,22 @@ func checkShape(body []byte) []FieldError {
 	switch {
 	case err == io.EOF:
 		return []FieldError{malformed(
-			"Le corps de la requête est vide : un dossier JSON est attendu",
-			"The request body is empty: a JSON dossier is expected")}
+			"Le corps de la requête est vide : un objet JSON est attendu",
+			"The request body is empty: a JSON object is expected")}
 	case err != nil:
 		return []FieldError{syntaxError(err)}
 	case tok != json.Delim('{'):
 		return []FieldError{malformed(
-			"Le dossier doit être un objet JSON ({ ... })",
-			"The dossier must be a JSON object ({ ... })")}
+			"Le corps de la requête doit être un objet JSON ({ ... })",
+			"The request body must be a JSON object ({ ... })")}
 	}
-	if err := s.object(reflect.TypeFor[Dossier](), ""); err != nil {
+	if err := s.object(t, ""); err != nil {
 		return []FieldError{syntaxError(err)}
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		return []FieldError{malformed(
-			"Le corps de la requête contient autre chose après l'objet du dossier",
-			"The request body holds more data after the dossier object")}
+			"Le corps de la requête contient autre chose après l'objet JSON",
+			"The request body holds more data after the JSON object")}
 	}
 	return s.errs
 }
@@ -142,6 +157,9 @@ func (s *shape) value(t reflect.Type, path string) error {
 			s.wrongType(t, path)
 		}
 		return nil
+	}
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem() // an optional value: null (above) or the value itself
 	}
 	switch t {
 	case moneyType:
@@ -204,7 +222,7 @@ func (s *shape) value(t reflect.Type, path string) error {
 		}
 		return s.object(t, path)
 	default:
-		// The Dossier has no other kinds; a new one must be taught here.
+		// No input has other kinds; a new one must be taught here.
 		panic("dossier: checkShape: unhandled kind " + t.Kind().String())
 	}
 	return nil
@@ -310,14 +328,9 @@ func (s *shape) skip(tok json.Token) error {
 func jsonFields(t reflect.Type) map[string]reflect.Type {
 	m := make(map[string]reflect.Type, t.NumField())
 	for f := range t.Fields() {
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if !f.IsExported() || name == "-" {
-			continue
+		if name, ok := jsonName(f); ok {
+			m[name] = f.Type
 		}
-		if name == "" {
-			name = f.Name
-		}
-		m[name] = f.Type
 	}
 	return m
 }

@@ -67,16 +67,16 @@ func TestDecodeRefusals(t *testing.T) {
 		want []want
 	}{
 		{name: "empty body", body: "", kind: KindMalformed, want: []want{{"$", "malformed",
-			"Le corps de la requête est vide : un dossier JSON est attendu", "The request body is empty: a JSON dossier is expected"}}},
+			"Le corps de la requête est vide : un objet JSON est attendu", "The request body is empty: a JSON object is expected"}}},
 		{name: "syntax error", body: `{"collectivite": {"name": "x",}}`, kind: KindMalformed, want: []want{{"$", "malformed",
 			"Le corps de la requête n'est pas un JSON valide (octet 30)",
 			"The request body is not valid JSON (byte 30): invalid character '}' looking for beginning of object key string"}}},
 		{name: "truncated", body: `{"collectivite": {"name": "x"`, kind: KindMalformed, want: []want{{"$", "malformed", "", ""}}},
 		{name: "not an object", body: `[]`, kind: KindMalformed, want: []want{{"$", "malformed",
-			"Le dossier doit être un objet JSON ({ ... })", "The dossier must be a JSON object ({ ... })"}}},
+			"Le corps de la requête doit être un objet JSON ({ ... })", "The request body must be a JSON object ({ ... })"}}},
 		{name: "null", body: `null`, kind: KindMalformed, want: []want{{"$", "malformed", "", ""}}},
 		{name: "two values", body: `{} {}`, kind: KindMalformed, want: []want{{"$", "malformed",
-			"Le corps de la requête contient autre chose après l'objet du dossier", "The request body holds more data after the dossier object"}}},
+			"Le corps de la requête contient autre chose après l'objet JSON", "The request body holds more data after the JSON object"}}},
 		{name: "trailing garbage", body: `{}]`, kind: KindMalformed, want: []want{{"$", "malformed", "", ""}}},
 		{name: "unknown top-level field", edit: func(m map[string]any) { m["priority"] = "high" }, kind: KindMalformed, want: []want{{"priority", "unknown_field",
 			"Champ inconnu : priority", "Unknown field: priority"}}},
@@ -243,5 +243,50 @@ func TestDecodeMatchesEncodingJSON(t *testing.T) {
 	}
 	if !reflect.DeepEqual(d, std) {
 		t.Errorf("Decode %+v\njson    %+v", d, std)
+	}
+}
+
+// DecodeJSON holds every request body to the dossier's strictness: a step's
+// input has no case-folded, repeated or unknown key either, and a dossier
+// carried inside it is checked on its own paths.
+func TestDecodeJSONInput(t *testing.T) {
+	type input struct {
+		Comment string   `json:"comment"`
+		Amount  Money    `json:"amount"`
+		Dossier *Dossier `json:"dossier"`
+	}
+	tests := []struct {
+		name, body string
+		want       []string
+	}{
+		{"case-folded key", `{"Comment": "x"}`, []string{"Comment unknown_field"}},
+		{"repeated key", `{"comment": "x", "comment": "y"}`, []string{"comment duplicate_field"}},
+		{"unknown key", `{"comment": "x", "priority": 1}`, []string{"priority unknown_field"}},
+		{"wrong type", `{"comment": ["x"]}`, []string{"comment type"}},
+		{"bad amount", `{"amount": "1,5"}`, []string{"amount format"}},
+		{"array", `[{"comment": "x"}]`, []string{"$ malformed"}},
+		{"trailing data", `{"comment": "x"} {}`, []string{"$ malformed"}},
+		{"nested dossier not an object", `{"dossier": "voir pièce jointe"}`, []string{"dossier type"}},
+		{"nested dossier key", `{"dossier": {"collectivite": {"Siren": "1"}}}`, []string{"dossier.collectivite.Siren unknown_field"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var in input
+			err := DecodeJSON(strings.NewReader(tt.body), 0, &in)
+			ve := asValidationError(t, err, KindMalformed)
+			if got := pairs(ve.Fields); !slices.Equal(got, tt.want) {
+				t.Errorf("errors = %q, want %q", got, tt.want)
+			}
+		})
+	}
+	var in input
+	if err := DecodeJSON(strings.NewReader(`{"comment": "Avis\nfavorable", "amount": "12.50", "dossier": null}`), 0, &in); err != nil {
+		t.Fatalf("valid input refused: %v", err)
+	}
+	if in.Comment != "Avis\nfavorable" || in.Amount != Money(1250) || in.Dossier != nil {
+		t.Errorf("decoded %+v", in)
+	}
+	if err := DecodeJSON(strings.NewReader(`{}`), 0, in); err == nil || errors.Is(err, ErrMalformed) {
+		t.Errorf("a non-pointer target: %v, want a programming error", err)
 	}
 }

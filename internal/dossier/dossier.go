@@ -126,7 +126,7 @@ type Partner struct {
 type Mission struct {
 	Title      string `json:"title" validate:"required,max=200"`
 	Theme      string `json:"theme" validate:"required,max=100"`
-	Objectives string `json:"objectives" validate:"required,max=4000"`
+	Objectives string `json:"objectives" validate:"required,max=4000" text:"multiline"`
 	StartDate  Date   `json:"start_date" validate:"required"`
 	EndDate    Date   `json:"end_date" validate:"required"`
 }
@@ -140,7 +140,7 @@ func (m Mission) Days() int {
 type Agent struct {
 	Name      string `json:"name" validate:"required,max=200"`
 	Position  string `json:"position" validate:"required,max=200"`
-	Expertise string `json:"expertise" validate:"required,max=1000"`
+	Expertise string `json:"expertise" validate:"required,max=1000" text:"multiline"`
 }
 
 // Budget is the mission budget in euros.

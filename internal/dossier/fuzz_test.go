@@ -10,8 +10,9 @@ import (
 
 // FuzzDecodeValidate feeds arbitrary bodies through Decode then Validate:
 // nothing panics, every refusal is a *ValidationError whose entries all have
-// a path, a rule and two messages, Decode never relies on its fallback, and
-// an accepted dossier survives a JSON round trip unchanged.
+// a path, a rule and two messages, Decode never relies on its fallback, an
+// accepted dossier holds no control character where its fields forbid them,
+// and it survives a JSON round trip unchanged.
 func FuzzDecodeValidate(f *testing.F) {
 	example := readExample(f)
 	f.Add(example)
@@ -35,6 +36,13 @@ func FuzzDecodeValidate(f *testing.F) {
 		strings.Replace(s, `"start_date": "2030-03-11"`, `"start_date": "\u0032030-03-11"`, 1),
 		s + "x",
 		s[:len(s)/2],
+		strings.Replace(s, `"Commune de Nantes"`, `"Commune\u0000de Nantes"`, 1),
+		strings.Replace(s, `"Rufisque"`, `"Ruf\u001b[2Jisque"`, 1),
+		strings.Replace(s, `"Claire Martin"`, `"Claire\rMartin"`, 1),
+		strings.Replace(s, `"Sophie Bernard"`, "\"Sophie\x7fBernard\"", 1),
+		strings.Replace(s, `"Diagnostic partagé`, `"Diagnostic\r\n\tpartagé`, 1),
+		strings.Replace(s, `"Diagnostic partagé`, `"Diagnostic\rpartagé`, 1),
+		strings.Replace(s, `"Environnement`, `"Environnement\n`, 1),
 	} {
 		f.Add([]byte(broken))
 	}
@@ -49,13 +57,15 @@ func FuzzDecodeValidate(f *testing.F) {
 				kind = KindTooLarge
 			}
 			ve := asValidationError(t, err, kind)
-			if strings.HasPrefix(ve.Fields[0].MessageEN, "The dossier could not be read") {
+			if strings.HasPrefix(ve.Fields[0].MessageEN, "The request body could not be read") {
 				t.Fatalf("the shape check let through what encoding/json refuses: %v", err)
 			}
 			return
 		}
 		if _, err := Validate(d, policy, testNow); err != nil {
 			asValidationError(t, err, KindInvalid)
+		} else if fields := textErrors(reflect.ValueOf(d), "", false); len(fields) > 0 {
+			t.Fatalf("accepted a dossier with control characters: %+v", fields)
 		}
 		again, err := json.Marshal(d)
 		if err != nil {

@@ -2,28 +2,32 @@ package dossier
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 
 	"github.com/go-playground/validator/v10"
 )
 
 // ValidateStruct checks any input carrying validate tags (the payloads of the
-// human steps) with the same validator and messages as the dossier. Fields
+// human steps) with the same validator and messages as the dossier, and
+// refuses control characters in every text of it, as Validate does. Fields
 // are named by their JSON path from the input's root.
 func ValidateStruct(v any) error {
+	fields := textErrors(reflect.ValueOf(v), "", false)
 	err := std.v.Struct(v)
-	if err == nil {
-		return nil
-	}
 	var verrs validator.ValidationErrors
-	if !errors.As(err, &verrs) {
+	switch {
+	case errors.As(err, &verrs):
+		for _, fe := range verrs {
+			fields = append(fields, std.fieldError(fe))
+		}
+	case err != nil:
 		return err
 	}
-	fields := make([]FieldError, 0, len(verrs))
-	for _, fe := range verrs {
-		fields = append(fields, std.fieldError(fe))
+	if len(fields) > 0 {
+		return newValidationError(KindInvalid, fields)
 	}
-	return newValidationError(KindInvalid, fields)
+	return nil
 }
 
 // ValidateCountry checks an ISO 3166-1 alpha-2 code given outside a dossier

@@ -25,6 +25,9 @@ const (
 	RuleMaxCap          = "max_cap"           // budget.requested above the per-mission cap
 	RuleTravelAdviceRed = "travel_advice_red" // partner.country red, not asked by the embassy
 
+	// Made on every text of an input by Validate and ValidateStruct.
+	RuleNoControl = "nocontrol" // a control character (tab and line breaks allowed in multi-line texts)
+
 	// Decoding, made by Decode.
 	RuleMalformed      = "malformed"       // $: not JSON, not one object, trailing data
 	RuleTooLarge       = "too_large"       // $: body over the size limit
@@ -57,6 +60,19 @@ var msgTooManyErrors = bilingual{
 	FR: "Trop d'erreurs : seules les %d premières sont listées",
 	EN: "Too many errors: only the first %d are listed",
 }
+
+// Messages of RuleNoControl: the path, the character (U+001B) and its
+// position in characters from 1.
+var (
+	msgNoControl = bilingual{
+		FR: "%s ne doit contenir aucun caractère de contrôle (ici %s, caractère n° %d)",
+		EN: "%s must not contain control characters (here %s, character %d)",
+	}
+	msgNoControlMultiline = bilingual{
+		FR: "%s ne doit contenir aucun caractère de contrôle autre que la tabulation et le saut de ligne (ici %s, caractère n° %d)",
+		EN: "%s must not contain control characters other than tab and line break (here %s, character %d)",
+	}
+)
 
 // Messages of the tags registered on the validator. They use the
 // universal-translator syntax: {0} is the field name.

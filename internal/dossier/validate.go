@@ -33,11 +33,10 @@ func newEngine() *engine {
 	// Name fields by their JSON keys, so that Namespace() is the JSON path
 	// the client sent (agents[1].name), not the Go one (Agents[1].Name).
 	v.RegisterTagNameFunc(func(f reflect.StructField) string {
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "" || name == "-" {
-			return f.Name
+		if name, ok := jsonName(f); ok {
+			return name
 		}
-		return name
+		return f.Name
 	})
 	must(v.RegisterValidation(RuleSIREN, func(fl validator.FieldLevel) bool { return ValidSIREN(fl.Field().String()) }))
 	must(v.RegisterValidation(RulePhone, func(fl validator.FieldLevel) bool { return ValidPhone(fl.Field().String()) }))
@@ -148,6 +147,9 @@ func Validate(d Dossier, p Policy, now time.Time) (flags []string, err error) {
 		for _, fe := range verrs {
 			c.basic(std.fieldError(fe))
 		}
+	}
+	for _, fe := range textErrors(reflect.ValueOf(tagged), "", false) {
+		c.basic(fe)
 	}
 	c.dates()
 	c.agents()

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -89,6 +90,92 @@ func dossierWith(t testing.TB, f func(d map[string]any)) []byte {
 
 func objectAt(d map[string]any, key string) map[string]any { return d[key].(map[string]any) }
 
+// controls are characters no text accepts, multi-line or not: NUL, an ANSI
+// escape sequence, DEL, a CR without its LF, a C1 control.
+var controls = []string{"\x00", "\x1b[2J", "\x7f", "\r", "\u0085"}
+
+// textPaths lists the JSON paths of the example dossier's texts: every
+// string but the amounts and dates, which are parsed rather than shown.
+func textPaths(v any, path string) []string {
+	var out []string
+	switch x := v.(type) {
+	case string:
+		if !strings.HasPrefix(path, "budget.") && !strings.HasSuffix(path, "_date") {
+			out = append(out, path)
+		}
+	case []any:
+		for i, e := range x {
+			out = append(out, textPaths(e, fmt.Sprintf("%s[%d]", path, i))...)
+		}
+	case map[string]any:
+		for _, k := range slices.Sorted(maps.Keys(x)) {
+			out = append(out, textPaths(x[k], strings.TrimPrefix(path+"."+k, "."))...)
+		}
+	}
+	return out
+}
+
+// setText puts ctrl before the string at target in v.
+func setText(v any, path, target, ctrl string) {
+	switch x := v.(type) {
+	case []any:
+		for i, e := range x {
+			if p := fmt.Sprintf("%s[%d]", path, i); p == target {
+				x[i] = ctrl + e.(string)
+			} else {
+				setText(e, p, target, ctrl)
+			}
+		}
+	case map[string]any:
+		for k, e := range x {
+			if p := strings.TrimPrefix(path+"."+k, "."); p == target {
+				x[k] = ctrl + e.(string)
+			} else {
+				setText(e, p, target, ctrl)
+			}
+		}
+	}
+}
+
+// controlCorpus is the example dossier with a control character in each of
+// its texts in turn, each refused 422 on its path (under prefix), rule
+// nocontrol.
+func controlCorpus(t testing.TB, prefix string, wrap func(dossier []byte) any) []badCase {
+	var d map[string]any
+	if err := json.Unmarshal(testenv.ExampleDossier(t), &d); err != nil {
+		t.Fatal(err)
+	}
+	var out []badCase
+	for i, path := range textPaths(d, "") {
+		ctrl := controls[i%len(controls)]
+		body := dossierWith(t, func(d map[string]any) { setText(d, "", path, ctrl) })
+		out = append(out, badCase{name: fmt.Sprintf("%U in %s", []rune(ctrl)[0], path), body: wrap(body),
+			status: 422, field: strings.TrimPrefix(prefix+"."+path, "."), rule: "nocontrol"})
+	}
+	if len(out) < 15 {
+		t.Fatalf("only %d texts found in the example dossier", len(out))
+	}
+	return out
+}
+
+// textCases are the valid body with its text field holding each control
+// character in turn, and, when the field is a single line, a line break and
+// a tab.
+func textCases(valid map[string]any, field string, multiline bool) []badCase {
+	bad := controls
+	if !multiline {
+		bad = append(slices.Clone(controls), "\n", "\t")
+	}
+	var out []badCase
+	for _, ctrl := range bad {
+		body := maps.Clone(valid)
+		body[field] = "Texte " + ctrl + "suite"
+		out = append(out, badCase{name: fmt.Sprintf("%U in %s", []rune(ctrl)[0], field), body: body,
+			status: 422, field: field, rule: "nocontrol"})
+	}
+	return out
+}
+
 // workflowIDFor is the application ID the API derives from a collectivité and
 // an idempotency key (api.applicationID), checked against a real submission
 // in the test, so a bad submission's workflow can be looked up directly.
@@ -114,7 +201,7 @@ func noWorkflow(t *testing.T, s *testenv.Stack, id string) {
 func submitCorpus(t *testing.T) []badCase {
 	example := testenv.ExampleDossier(t)
 	big := strings.Repeat("x", 1<<20+16)
-	return []badCase{
+	cases := []badCase{
 		// 400: not a dossier document.
 		{name: "empty body", body: "", status: 400, field: "$", rule: "malformed"},
 		{name: "blank body", body: " \n\t ", status: 400, field: "$", rule: "malformed"},
@@ -191,7 +278,10 @@ func submitCorpus(t *testing.T) []badCase {
 		// The request's header, not the dossier.
 		{name: "idempotency key too long", body: example, headers: []string{"Idempotency-Key", strings.Repeat("k", 201)},
 			status: 400, field: "Idempotency-Key", rule: "max"},
+		{name: "line break in a single-line text", body: dossierWith(t, func(d map[string]any) { objectAt(d, "mission")["title"] = "Ligne 1\nLigne 2" }),
+			status: 422, field: "mission.title", rule: "nocontrol"},
 	}
+	return append(cases, controlCorpus(t, "", func(d []byte) any { return d })...)
 }
 
 // stepCase is a bad body for one step, sent by the actor allowed to take it,
@@ -224,9 +314,14 @@ func bodyCorpus(valid map[string]any, typedField string) []badCase {
 		{name: "truncated body", body: raw[:len(raw)-3], status: 400, field: "$", rule: "malformed"},
 		{name: "not JSON", body: typedField + "=yes", headers: []string{"Content-Type", "application/x-www-form-urlencoded"},
 			status: 400, field: "$", rule: "malformed"},
-		{name: "JSON array", body: "[" + string(raw) + "]", status: 400, field: "$", rule: "type"},
+		{name: "JSON array", body: "[" + string(raw) + "]", status: 400, field: "$", rule: "malformed"},
 		{name: "trailing data", body: string(raw) + " {}", status: 400, field: "$", rule: "malformed"},
 		{name: "unknown field", body: withUnknown, status: 400, field: "unexpected", rule: "unknown_field"},
+		// encoding/json alone would take these: the last value, or the key
+		// in any case.
+		{name: "duplicate key", body: `{"` + typedField + `": null, ` + string(raw[1:]), status: 400, field: typedField, rule: "duplicate_field"},
+		{name: "case-folded key", body: strings.Replace(string(raw), `"`+typedField+`"`, `"`+strings.ToUpper(typedField)+`"`, 1),
+			status: 400, field: strings.ToUpper(typedField), rule: "unknown_field"},
 		{name: "wrong type", body: wrongType, status: 400, field: typedField, rule: "type"},
 		{name: "oversized", body: huge, status: 413, field: "$", rule: "too_large"},
 	}
@@ -315,12 +410,16 @@ func TestBadInput(t *testing.T) {
 	actionOf := map[string]lifecycle.Action{"opinion": lifecycle.ActionOpinion, "withdrawal": lifecycle.ActionWithdraw,
 		"complements-request": lifecycle.ActionRequestComplements, "complements": lifecycle.ActionComplements,
 		"recommendation": lifecycle.ActionRecommend, "decision": lifecycle.ActionDecide}
-	stepCases := func(path string, actor lifecycle.Actor, valid map[string]any, typedField string, invalid ...badCase) []stepCase {
+	// textSteps are cases of one step alone; stepCases add the body corpus.
+	textSteps := func(path string, actor lifecycle.Actor, cases []badCase) []stepCase {
 		var out []stepCase
-		for _, c := range append(bodyCorpus(valid, typedField), invalid...) {
+		for _, c := range cases {
 			out = append(out, stepCase{badCase: c, path: path, action: actionOf[path], actor: actor})
 		}
 		return out
+	}
+	stepCases := func(path string, actor lifecycle.Actor, valid map[string]any, typedField string, invalid ...badCase) []stepCase {
+		return textSteps(path, actor, append(bodyCorpus(valid, typedField), invalid...))
 	}
 
 	t.Run("embassy consultation", func(t *testing.T) {
@@ -332,11 +431,13 @@ func TestBadInput(t *testing.T) {
 			badCase{name: "comment too long", body: map[string]any{"opinion": "reserved", "comment": strings.Repeat("é", 4001)},
 				status: 422, field: "comment", rule: "max"},
 		))
+		runSteps(t, consult, textSteps("opinion", testenv.EmbassySN, textCases(map[string]any{"opinion": "favorable"}, "comment", true)))
 		runSteps(t, consult, stepCases("withdrawal", testenv.Applicant,
 			map[string]any{"reason": "Mission reportée"}, "reason",
 			badCase{name: "missing reason", body: map[string]any{}, status: 422, field: "reason", rule: "required"},
 			badCase{name: "blank reason", body: map[string]any{"reason": ""}, status: 422, field: "reason", rule: "required"},
 		))
+		runSteps(t, consult, textSteps("withdrawal", testenv.Applicant, textCases(map[string]any{}, "reason", true)))
 	})
 
 	if st := mustStep(t, s, testenv.EmbassySN, chain, "opinion", opinionOK); st != lifecycle.StatusUnderReview {
@@ -347,6 +448,7 @@ func TestBadInput(t *testing.T) {
 			map[string]any{"message": "Précisez le programme"}, "message",
 			badCase{name: "missing message", body: map[string]any{}, status: 422, field: "message", rule: "required"},
 		))
+		runSteps(t, chain, textSteps("complements-request", testenv.Instructor, textCases(map[string]any{}, "message", true)))
 		runSteps(t, chain, stepCases("recommendation", testenv.Instructor,
 			map[string]any{"recommendation": "approve", "amount": "3000.00", "comment": "Solide"}, "recommendation",
 			badCase{name: "amount not a number", body: map[string]any{"recommendation": "approve", "amount": "abc", "comment": "x"},
@@ -359,6 +461,7 @@ func TestBadInput(t *testing.T) {
 				status: 422, field: "amount", rule: "max_requested"},
 			badCase{name: "missing comment", body: map[string]any{"recommendation": "reject"}, status: 422, field: "comment", rule: "required"},
 		))
+		runSteps(t, chain, textSteps("recommendation", testenv.Instructor, textCases(map[string]any{"recommendation": "reject"}, "comment", true)))
 	})
 
 	if st := mustStep(t, s, testenv.Instructor, chain, "complements-request", rcOK); st != lifecycle.StatusAwaitingComplements {
@@ -368,7 +471,7 @@ func TestBadInput(t *testing.T) {
 		valid := complementsOK(t)
 		runSteps(t, chain, stepCases("complements", testenv.Applicant, valid, "comment",
 			badCase{name: "missing dossier", body: map[string]any{"comment": "x"}, status: 422, field: "dossier", rule: "required"},
-			badCase{name: "dossier not an object", body: map[string]any{"dossier": "voir pièce jointe"}, status: 400, field: "dossier", rule: "malformed"},
+			badCase{name: "dossier not an object", body: map[string]any{"dossier": "voir pièce jointe"}, status: 400, field: "dossier", rule: "type"},
 			badCase{name: "dossier with unknown field", body: map[string]any{"dossier": json.RawMessage(dossierWith(t, func(d map[string]any) { d["x"] = 1 }))},
 				status: 400, field: "dossier.x", rule: "unknown_field"},
 			badCase{name: "dossier with impossible date", body: map[string]any{"dossier": json.RawMessage(dossierWith(t, func(d map[string]any) {
@@ -394,6 +497,9 @@ func TestBadInput(t *testing.T) {
 				objectAt(d, "collectivite")["siren"] = "214401094"
 			}))}, status: 422, field: "dossier.collectivite.siren", rule: "siren"},
 		))
+		runSteps(t, chain, textSteps("complements", testenv.Applicant, append(
+			textCases(map[string]any{"dossier": valid["dossier"]}, "comment", true),
+			controlCorpus(t, "dossier", func(d []byte) any { return map[string]any{"dossier": json.RawMessage(d)} })...)))
 	})
 
 	if st := mustStep(t, s, testenv.Applicant, chain, "complements", complementsOK(t)); st != lifecycle.StatusUnderReview {
@@ -416,6 +522,7 @@ func TestBadInput(t *testing.T) {
 			badCase{name: "above the request", body: map[string]any{"decision": "approve", "amount": "3600.00"}, status: 422, field: "amount", rule: "max_requested"},
 			badCase{name: "refusal without motivation", body: map[string]any{"decision": "reject"}, status: 422, field: "motivation", rule: "required_if"},
 		))
+		runSteps(t, chain, textSteps("decision", testenv.Decider, textCases(map[string]any{"decision": "reject"}, "motivation", true)))
 	})
 
 	t.Run("embassy directory", func(t *testing.T) {
@@ -424,6 +531,11 @@ func TestBadInput(t *testing.T) {
 			badCase{name: "missing fields", body: map[string]any{}, status: 422, field: "name", rule: "required"},
 			badCase{name: "bad e-mail", body: map[string]any{"name": "X", "emails": []string{"scac"}}, status: 422, field: "emails[0]", rule: "email"},
 		)
+		cases = append(cases, textCases(map[string]any{"emails": valid["emails"]}, "name", false)...)
+		for _, ctrl := range controls {
+			cases = append(cases, badCase{name: fmt.Sprintf("%U in emails[1]", []rune(ctrl)[0]), status: 422, field: "emails[1]", rule: "nocontrol",
+				body: map[string]any{"name": valid["name"], "emails": []string{"scac.wellington@diplomatie.gouv.fr", "scac" + ctrl + "@diplomatie.gouv.fr"}}})
+		}
 		for _, c := range cases {
 			t.Run(c.name, func(t *testing.T) {
 				before := rowsWritten(t, s)
@@ -482,6 +594,39 @@ func TestBadInput(t *testing.T) {
 			}
 		}
 		noWorkflow(t, s, unknown)
+	})
+
+	t.Run("malformed application IDs", func(t *testing.T) {
+		// Checked before the token and the body: no token, a bad token or a
+		// malformed body change nothing to the answer.
+		for _, c := range []struct {
+			token        string
+			method, path string
+			body         any
+		}{
+			{"", "GET", "/v1/applications/nope", nil},
+			{s.Token(testenv.Instructor), "GET", "/v1/applications/" + strings.ToLower(chain), nil},
+			{s.Token(testenv.Auditor), "GET", "/v1/applications/" + chain + "A/history", nil},
+			{"", "POST", "/v1/applications/EXP-AAAAAAAAAAAAAAA1/withdrawal", map[string]string{"reason": "x"}},
+			{"not-a-token", "POST", "/v1/applications/EXP-AAAAAAAAAAAAAAA%00/opinion", opinionOK},
+			{s.Token(testenv.Decider), "POST", "/v1/applications/" + chain + "%0D%0A/decision", "{"},
+			{s.Token(testenv.Applicant), "POST", "/v1/applications/%1B%5B2J/complements", complementsOK(t)},
+		} {
+			before := rowsWritten(t, s)
+			mark := lastAttemptID(t, s)
+			r := apiCall(t, s, c.token, c.method, c.path, c.body)
+			if r.Status != http.StatusNotFound {
+				t.Errorf("%s %s: %d, want 404: %s", c.method, c.path, r.Status, r.Body)
+				continue
+			}
+			expectProblem(t, r, badCase{status: http.StatusNotFound, field: "id", rule: "application_id"})
+			if after := rowsWritten(t, s); after != before {
+				t.Errorf("%s %s: rows written: %+v, then %+v", c.method, c.path, before, after)
+			}
+			if got := attemptsSince(t, s, mark); len(got) != 0 {
+				t.Errorf("%s %s: attempts logged: %+v", c.method, c.path, got)
+			}
+		}
 	})
 
 	// Temporal's visibility store lists exactly the two applications set up

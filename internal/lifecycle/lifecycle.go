@@ -180,20 +180,20 @@ var ActionOfUpdate = map[string]Action{
 type OpinionInput struct {
 	Actor   Actor  `json:"actor"`
 	Opinion string `json:"opinion" validate:"required,oneof=favorable unfavorable reserved"`
-	Comment string `json:"comment" validate:"required,max=4000"`
+	Comment string `json:"comment" validate:"required,max=4000" text:"multiline"`
 }
 
 // RequestComplementsInput sends the dossier back to the applicant.
 type RequestComplementsInput struct {
 	Actor   Actor  `json:"actor"`
-	Message string `json:"message" validate:"required,max=4000"`
+	Message string `json:"message" validate:"required,max=4000" text:"multiline"`
 }
 
 // ComplementsInput is the applicant's amended dossier.
 type ComplementsInput struct {
 	Actor   Actor           `json:"actor"`
 	Dossier dossier.Dossier `json:"dossier"`
-	Comment string          `json:"comment,omitempty" validate:"max=4000"`
+	Comment string          `json:"comment,omitempty" validate:"max=4000" text:"multiline"`
 }
 
 // Recommendation values.
@@ -207,7 +207,7 @@ type RecommendInput struct {
 	Actor          Actor         `json:"actor"`
 	Recommendation string        `json:"recommendation" validate:"required,oneof=approve reject"`
 	Amount         dossier.Money `json:"amount,omitempty" validate:"required_if=Recommendation approve,gte=0"`
-	Comment        string        `json:"comment" validate:"required,max=4000"`
+	Comment        string        `json:"comment" validate:"required,max=4000" text:"multiline"`
 }
 
 // Decision values.
@@ -222,13 +222,13 @@ type DecideInput struct {
 	Decision string        `json:"decision" validate:"required,oneof=approve reject"`
 	Amount   dossier.Money `json:"amount,omitempty" validate:"required_if=Decision approve,gte=0"`
 	// Motivation is mandatory for a refusal.
-	Motivation string `json:"motivation,omitempty" validate:"required_if=Decision reject,max=4000"`
+	Motivation string `json:"motivation,omitempty" validate:"required_if=Decision reject,max=4000" text:"multiline"`
 }
 
 // WithdrawInput is the applicant's withdrawal.
 type WithdrawInput struct {
 	Actor  Actor  `json:"actor"`
-	Reason string `json:"reason" validate:"required,max=4000"`
+	Reason string `json:"reason" validate:"required,max=4000" text:"multiline"`
 }
 
 // StartInput starts an application workflow. The dossier was validated by the
