@@ -100,6 +100,8 @@ func TestStepRetriedWithItsKey(t *testing.T) {
 	}
 
 	opinion := map[string]string{"opinion": "favorable", "comment": "Partenariat solide"}
+	expectProblem(t, step(testenv.EmbassySN, "opinion", strings.Repeat("k", 201), opinion),
+		badCase{status: http.StatusBadRequest, field: "Idempotency-Key", rule: "max"})
 	r := step(testenv.EmbassySN, "opinion", "opinion-key", opinion)
 	if r.Status != http.StatusOK {
 		t.Fatalf("opinion: %d %s", r.Status, r.Body)
