@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/spf13/cobra"
 
 	"github.com/daect/expectct/internal/apiclient"
@@ -48,6 +50,26 @@ func (g *globals) apiClient() (*apiclient.Client, error) {
 		return nil, errNoToken
 	}
 	return apiclient.New(g.api, strings.TrimSpace(g.token)), nil
+}
+
+// stepClient builds the API client of a step command. Its steps carry the
+// given Idempotency-Key, or else a random one drawn for this run, so that
+// the client's retries after a timeout or a 5xx are the same step (never a
+// 409 for a step the first attempt took), and so is a rerun with
+// --idempotency-key set to the same key.
+func (g *globals) stepClient(key string) (*apiclient.Client, error) {
+	c, err := g.apiClient()
+	if err != nil {
+		return nil, err
+	}
+	c.StepKey = cmp.Or(strings.TrimSpace(key), uuid.NewString())
+	return c, nil
+}
+
+// stepKeyFlag adds --idempotency-key to a step command.
+func stepKeyFlag(cmd *cobra.Command, key *string) {
+	cmd.Flags().StringVar(key, "idempotency-key", "", "Idempotency-Key of the step (default: a random key for this run); "+
+		"the same key and the same flags repeat the step safely, with its first answer")
 }
 
 func (g *globals) jsonOut() bool { return g.output == "json" }
@@ -105,10 +127,17 @@ func parseEuros(s string) (*dossier.Money, error) {
 	return &m, nil
 }
 
-// printStepResult prints the state a step returned.
+// printStepResult prints the state a step returned, or that it was accepted
+// and is still being recorded (202): then there is no new state to show yet.
 func printStepResult(cmd *cobra.Command, g *globals, r *apiclient.Response[lifecycle.State], done string) error {
 	if g.jsonOut() {
 		return clientPrintJSON(cmd, r.Body)
+	}
+	if a := r.Accepted; a != nil {
+		id := cleanText(a.ApplicationID)
+		fmt.Fprintf(cmd.OutOrStdout(), "%s step on %s accepted, still being recorded: it will complete on its own; check with: expectct status %s\n",
+			cleanText(a.Step), id, id)
+		return nil
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "%s: %s is now %s\n", done, cleanText(r.Value.ApplicationID), cleanText(string(r.Value.Status)))
 	return nil
@@ -125,7 +154,9 @@ The file is sent as it is. Every submission carries an Idempotency-Key header:
 by default the hex SHA-256 of the file content, so running the same submit
 again (after a timeout, say) returns the application the first run created
 instead of creating a second one. Pass --idempotency-key to choose the key,
-e.g. to submit the same file twice on purpose.
+e.g. to submit the same file twice on purpose; a key already used for
+another dossier is refused (409). A submission that timed out, lost its
+connection or got a 5xx is sent again, with the same key, up to 4 times.
 
 In text mode the application ID alone is printed on standard output (with
 "created" or "already submitted" and any flags on standard error), so that
@@ -275,7 +306,7 @@ items of all pages are printed as one {"items": [...]} object.`,
 }
 
 func amendCmd(g *globals) *cobra.Command {
-	var comment string
+	var comment, key string
 	cmd := &cobra.Command{
 		Use:   "amend ID FILE.json",
 		Short: "Answer a request for complements with the amended dossier (FILE.json, or -)",
@@ -288,7 +319,7 @@ func amendCmd(g *globals) *cobra.Command {
 			if !json.Valid(body) {
 				return fmt.Errorf("%s: not valid JSON", args[1])
 			}
-			c, err := g.apiClient()
+			c, err := g.stepClient(key)
 			if err != nil {
 				return err
 			}
@@ -300,11 +331,12 @@ func amendCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&comment, "comment", "", "comment for the instructor")
+	stepKeyFlag(cmd, &key)
 	return cmd
 }
 
 func withdrawCmd(g *globals) *cobra.Command {
-	var reason string
+	var reason, key string
 	cmd := &cobra.Command{
 		Use:   "withdraw ID --reason TEXT",
 		Short: "Withdraw an application (before the decision)",
@@ -313,7 +345,7 @@ func withdrawCmd(g *globals) *cobra.Command {
 			if err := requireText("reason", reason); err != nil {
 				return err
 			}
-			c, err := g.apiClient()
+			c, err := g.stepClient(key)
 			if err != nil {
 				return err
 			}
@@ -325,12 +357,13 @@ func withdrawCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&reason, "reason", "", "why the application is withdrawn (required)")
+	stepKeyFlag(cmd, &key)
 	return cmd
 }
 
 func opinionCmd(g *globals) *cobra.Command {
 	var favorable, unfavorable, reserved bool
-	var comment string
+	var comment, key string
 	cmd := &cobra.Command{
 		Use:   "opinion ID --favorable|--unfavorable|--reserved --comment TEXT",
 		Short: "Give the embassy's opinion (avis) on an application",
@@ -351,7 +384,7 @@ func opinionCmd(g *globals) *cobra.Command {
 			if err := requireText("comment", comment); err != nil {
 				return err
 			}
-			c, err := g.apiClient()
+			c, err := g.stepClient(key)
 			if err != nil {
 				return err
 			}
@@ -367,11 +400,12 @@ func opinionCmd(g *globals) *cobra.Command {
 	f.BoolVar(&unfavorable, "unfavorable", false, "unfavourable opinion (informs the review; does not end the application)")
 	f.BoolVar(&reserved, "reserved", false, "reserved opinion")
 	f.StringVar(&comment, "comment", "", "the embassy's comment (required)")
+	stepKeyFlag(cmd, &key)
 	return cmd
 }
 
 func requestComplementsCmd(g *globals) *cobra.Command {
-	var message string
+	var message, key string
 	cmd := &cobra.Command{
 		Use:   "request-complements ID --message TEXT",
 		Short: "Send an application back to the applicant for complements (the clock pauses)",
@@ -380,7 +414,7 @@ func requestComplementsCmd(g *globals) *cobra.Command {
 			if err := requireText("message", message); err != nil {
 				return err
 			}
-			c, err := g.apiClient()
+			c, err := g.stepClient(key)
 			if err != nil {
 				return err
 			}
@@ -392,11 +426,12 @@ func requestComplementsCmd(g *globals) *cobra.Command {
 		},
 	}
 	cmd.Flags().StringVar(&message, "message", "", "what the applicant must complete or correct (required)")
+	stepKeyFlag(cmd, &key)
 	return cmd
 }
 
 func reviewCmd(g *globals) *cobra.Command {
-	var recommend, amount, comment string
+	var recommend, amount, comment, key string
 	cmd := &cobra.Command{
 		Use:   "review ID --recommend approve|reject [--amount EUR] --comment TEXT",
 		Short: "Record the instructor's recommendation",
@@ -424,7 +459,7 @@ func reviewCmd(g *globals) *cobra.Command {
 			if err := requireText("comment", comment); err != nil {
 				return err
 			}
-			c, err := g.apiClient()
+			c, err := g.stepClient(key)
 			if err != nil {
 				return err
 			}
@@ -439,12 +474,13 @@ func reviewCmd(g *globals) *cobra.Command {
 	f.StringVar(&recommend, "recommend", "", "approve or reject (required)")
 	f.StringVar(&amount, "amount", "", "recommended grant in euros (required with approve)")
 	f.StringVar(&comment, "comment", "", "the instruction's conclusion (required)")
+	stepKeyFlag(cmd, &key)
 	return cmd
 }
 
 func decideCmd(g *globals) *cobra.Command {
 	var approve, reject bool
-	var amount, reason string
+	var amount, reason, key string
 	cmd := &cobra.Command{
 		Use:   "decide ID --approve --amount EUR | --reject --reason TEXT",
 		Short: "Record the funding decision",
@@ -477,7 +513,7 @@ decide an application they instructed.`,
 					return fmt.Errorf("%w: a refusal must be motivated", err)
 				}
 			}
-			c, err := g.apiClient()
+			c, err := g.stepClient(key)
 			if err != nil {
 				return err
 			}
@@ -493,6 +529,7 @@ decide an application they instructed.`,
 	f.BoolVar(&reject, "reject", false, "refuse funding")
 	f.StringVar(&amount, "amount", "", "granted amount in euros (required with --approve)")
 	f.StringVar(&reason, "reason", "", "motivation of the decision (required with --reject)")
+	stepKeyFlag(cmd, &key)
 	return cmd
 }
 

@@ -413,6 +413,62 @@ func TestClientSteps(t *testing.T) {
 	}
 }
 
+// TestClientStepIdempotencyKey: every step carries an Idempotency-Key, a new
+// one per run unless --idempotency-key sets it, and a step answered 503 is
+// sent again with the same key.
+func TestClientStepIdempotencyKey(t *testing.T) {
+	const path = "POST /v1/applications/APP-1/opinion"
+	unavailable := fakeReply{503, "application/problem+json", `{"title":"Service Unavailable","status":503,"detail":"Temporal restarting"}`}
+	args := []string{"opinion", "APP-1", "--favorable", "--comment", "ok"}
+
+	f := newFakeAPI(t, map[string][]fakeReply{path: append([]fakeReply{unavailable}, fakeStateReply()...)})
+	out, errOut, err := runCLI(t, f.srv.URL, args...)
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	assertOutContains(t, "stdout", out, "APP-1 is now awaiting_decision")
+	rs := f.requests()
+	if len(rs) != 2 {
+		t.Fatalf("%d requests, want the step and its retry", len(rs))
+	}
+	first := rs[0].Header.Get("Idempotency-Key")
+	if first == "" || rs[1].Header.Get("Idempotency-Key") != first || !bytes.Equal(rs[0].Body, rs[1].Body) {
+		t.Errorf("retry sent key %q body %s after key %q body %s, want the same request",
+			rs[1].Header.Get("Idempotency-Key"), rs[1].Body, first, rs[0].Body)
+	}
+
+	f = newFakeAPI(t, map[string][]fakeReply{path: fakeStateReply()})
+	if _, _, err := runCLI(t, f.srv.URL, args...); err != nil {
+		t.Fatal(err)
+	}
+	if again := f.only().Header.Get("Idempotency-Key"); again == "" || again == first {
+		t.Errorf("second run sent key %q after %q, want a new one", again, first)
+	}
+
+	f = newFakeAPI(t, map[string][]fakeReply{path: fakeStateReply()})
+	if _, _, err := runCLI(t, f.srv.URL, append(args, "--idempotency-key", "my-key")...); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.only().Header.Get("Idempotency-Key"); got != "my-key" {
+		t.Errorf("--idempotency-key my-key sent %q", got)
+	}
+}
+
+// TestClientStepAccepted: a step answered 202 is reported as accepted and
+// still being recorded, with the command that shows when it is done.
+func TestClientStepAccepted(t *testing.T) {
+	f := newFakeAPI(t, map[string][]fakeReply{"POST /v1/applications/APP-1/decision": {{202, "",
+		`{"application_id":"APP-1","update_id":"decide:k","step":"decide","message":"accepted; being recorded / acceptée ; en cours d'enregistrement"}`}}})
+	out, errOut, err := runCLI(t, f.srv.URL, "decide", "APP-1", "--approve", "--amount", "3000")
+	if err != nil {
+		t.Fatalf("%v\n%s", err, errOut)
+	}
+	assertOutContains(t, "stdout", out, "decide step on APP-1 accepted, still being recorded", "expectct status APP-1")
+	if strings.Contains(out, "is now") {
+		t.Errorf("a 202 reported as a new status: %q", out)
+	}
+}
+
 // TestClientRefusedBeforeRequest checks that bad flag combinations never reach the API.
 func TestClientRefusedBeforeRequest(t *testing.T) {
 	dossierPath := writeTempFile(t, fakeDossierFile)

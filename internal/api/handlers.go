@@ -2,6 +2,8 @@ package api
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -31,7 +33,9 @@ type SubmitResult struct {
 }
 
 func (s *Server) submit(r *request) (int, any, error) {
-	d, err := dossier.Decode(r.Body, s.MaxBodyBytes)
+	// Decode reads the whole body, so the hash covers every byte of it.
+	sum := sha256.New()
+	d, err := dossier.Decode(io.TeeReader(r.Body, sum), s.MaxBodyBytes)
 	if err != nil {
 		return 0, nil, decodeErr(err)
 	}
@@ -42,12 +46,14 @@ func (s *Server) submit(r *request) (int, any, error) {
 	if d.Collectivite.SIREN != r.actor.SIREN {
 		return 0, nil, errForbidden(fmt.Sprintf("applicant acts for SIREN %s, not %s", r.actor.SIREN, d.Collectivite.SIREN))
 	}
-	key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
-	if len(key) > 200 {
-		return 0, nil, fromValidation(&dossier.ValidationError{Kind: dossier.KindMalformed, Fields: []dossier.FieldError{{
-			Field: "Idempotency-Key", Rule: "max",
-			MessageFR: "La clé d'idempotence ne doit pas dépasser 200 caractères",
-			MessageEN: "The idempotency key must not exceed 200 characters"}}})
+	key, err := idempotencyKey(r)
+	if err != nil {
+		return 0, nil, err
+	}
+	bodySum := hex.EncodeToString(sum.Sum(nil))
+	var memo map[string]any
+	if key != "" {
+		memo = map[string]any{memoSubmission: bodySum}
 	}
 	id := applicationID(d.Collectivite.SIREN, key)
 	r.appID = id
@@ -58,6 +64,7 @@ func (s *Server) submit(r *request) (int, any, error) {
 	_, err = s.Temporal.ExecuteWorkflow(r.Context(), client.StartWorkflowOptions{
 		ID:                    id,
 		TaskQueue:             s.TaskQueue,
+		Memo:                  memo,
 		WorkflowIDReusePolicy: enumsReject,
 		// Without it the SDK hides the "already started" error and returns the
 		// running workflow, so a resubmission would be answered 201 as new.
@@ -71,7 +78,15 @@ func (s *Server) submit(r *request) (int, any, error) {
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	switch {
 	case errors.As(err, &started):
-		// The same collectivité sent the same key: this is the first application.
+		// The same collectivité sent the same key: this is the first
+		// application, if the key came with the same dossier.
+		same, derr := s.sameSubmission(r.Context(), id, bodySum)
+		if derr != nil {
+			return 0, nil, derr
+		}
+		if !same {
+			return 0, nil, errSubmissionKeyReused(id)
+		}
 		res.Created = false
 		if st, qerr := s.state(r.Context(), id); qerr == nil {
 			res.Status, res.RulesVersion, res.Flags = st.Status, st.RulesVersion, st.Flags

@@ -109,12 +109,24 @@ func (s *Server) step(st stepRoute) func(*request) (int, any, error) {
 		if err != nil {
 			return 0, nil, err
 		}
+		key, err := idempotencyKey(r)
+		if err != nil {
+			return 0, nil, err
+		}
 		if err := s.inScope(r); err != nil {
 			return 0, nil, err
 		}
+		// Without a key each request is a new attempt; with one, a retry
+		// is the same update and gets its outcome.
+		updateID := uuid.NewString()
+		if key != "" {
+			if err := s.bindStepKey(r, st.update, key, body); err != nil {
+				return 0, nil, err
+			}
+			updateID = stepUpdateID(st.update, key)
+		}
 		ctx, cancel := context.WithTimeout(r.Context(), s.UpdateTimeout)
 		defer cancel()
-		updateID := uuid.NewString()
 		h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 			UpdateID:     updateID,
 			WorkflowID:   r.appID,
@@ -129,7 +141,8 @@ func (s *Server) step(st stepRoute) func(*request) (int, any, error) {
 		if err != nil && ctx.Err() != nil && s.accepted(r.Context(), r.appID, updateID) {
 			// The step was accepted and is being recorded (the database or
 			// the mail server is slow): it will complete, so say so rather
-			// than invite a retry that would be refused.
+			// than invite a retry that would be refused (unless it carries
+			// the same Idempotency-Key).
 			s.Log.Warn("step accepted, still being recorded", "application_id", r.appID, "step", st.update, "update_id", updateID)
 			return http.StatusAccepted, StepAccepted{ApplicationID: r.appID, UpdateID: updateID, Step: st.update,
 				Message: "accepted; being recorded / acceptée ; en cours d'enregistrement"}, nil

@@ -40,11 +40,34 @@ type Client struct {
 	BaseURL string
 	Token   string
 	HTTP    *http.Client
+	// StepKey, when set, is the Idempotency-Key of every step this client
+	// sends. The server scopes a key to one step of one application, so a
+	// single key can serve a whole command; a step sent again with it gets
+	// the first answer instead of a 409.
+	StepKey string
+	// Retry is how a request carrying an Idempotency-Key is sent again
+	// after a timeout, a connection error or a 5xx answer. Only such a
+	// request is safe to repeat: the server answers a repeat as the first.
+	// The zero value sends it once.
+	Retry Retry
 }
+
+// Retry bounds the repeats of a request that is safe to repeat.
+type Retry struct {
+	// Attempts is how many times the request is sent at most, the first
+	// included.
+	Attempts int
+	// Backoff is the wait before the first repeat, doubled before each next.
+	Backoff time.Duration
+}
+
+// DefaultRetry is the Retry of the client New builds: four attempts within
+// about 3.5 seconds of waiting, enough to ride out a restart of the API.
+var DefaultRetry = Retry{Attempts: 4, Backoff: 500 * time.Millisecond}
 
 // New returns a client of the API at base (e.g. http://127.0.0.1:8080).
 func New(base, token string) *Client {
-	return &Client{BaseURL: base, Token: token, HTTP: &http.Client{Timeout: DefaultTimeout}}
+	return &Client{BaseURL: base, Token: token, HTTP: &http.Client{Timeout: DefaultTimeout}, Retry: DefaultRetry}
 }
 
 // Response is a decoded answer of the API.
@@ -55,6 +78,18 @@ type Response[T any] struct {
 	StatusCode int
 	// Body is the body exactly as the server sent it.
 	Body []byte
+	// Accepted is set, and Value left empty, when a step answered 202: the
+	// workflow accepted it but had not finished recording it when the API
+	// stopped waiting. It will complete on its own.
+	Accepted *StepAccepted
+}
+
+// StepAccepted is the answer to a step accepted but still being recorded.
+type StepAccepted struct {
+	ApplicationID string `json:"application_id"`
+	UpdateID      string `json:"update_id"`
+	Step          string `json:"step"`
+	Message       string `json:"message"`
 }
 
 // SubmitResult is the answer to a submission.
@@ -257,7 +292,11 @@ func (c *Client) step(ctx context.Context, id, step string, payload any) (*Respo
 	if err != nil {
 		return nil, err
 	}
-	return call[lifecycle.State](ctx, c, http.MethodPost, appPath(id, step), nil, nil, body)
+	h := http.Header{}
+	if c.StepKey != "" {
+		h.Set("Idempotency-Key", c.StepKey)
+	}
+	return call[lifecycle.State](ctx, c, http.MethodPost, appPath(id, step), nil, h, body)
 }
 
 func appPath(id, sub string) string {
@@ -286,20 +325,70 @@ func encode(v any) ([]byte, error) {
 	return bytes.TrimSuffix(b.Bytes(), []byte("\n")), nil
 }
 
-// call makes one request and decodes a 2xx answer into T; any other status
-// becomes a *Problem.
+// call makes a request, repeated as c.Retry allows when it carries an
+// Idempotency-Key, and decodes a 2xx answer into T (a 202 into Accepted);
+// any other status becomes a *Problem.
 func call[T any](ctx context.Context, c *Client, method, path string, q url.Values, h http.Header, body []byte) (*Response[T], error) {
 	u, err := c.url(path, q)
 	if err != nil {
 		return nil, err
 	}
+	retry := Retry{Attempts: 1}
+	if h.Get("Idempotency-Key") != "" {
+		retry = c.Retry
+	}
+	wait := retry.Backoff
+	var status int
+	var ctype string
+	var raw []byte
+	for attempt := 1; ; attempt++ {
+		status, ctype, raw, err = c.send(ctx, method, u, h, body)
+		if err == nil || attempt >= retry.Attempts || !transient(err) {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait *= 2
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := &Response[T]{StatusCode: status, Body: raw}
+	var v any = &out.Value
+	if status == http.StatusAccepted {
+		out.Accepted = &StepAccepted{}
+		v = out.Accepted
+	}
+	// Numbers stay as written (amounts such as 2999.50), never floats.
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.UseNumber()
+	if err := dec.Decode(v); err != nil {
+		return nil, fmt.Errorf("%s %s: unexpected answer (%d, %s): %w", method, path, status, ctype, err)
+	}
+	return out, nil
+}
+
+// transient tells whether a failed request may succeed if sent again: no
+// answer at all (connection refused or reset, timeout) or a server error.
+func transient(err error) bool {
+	var unreachable *UnreachableError
+	var p *Problem
+	return errors.As(err, &unreachable) || errors.As(err, &p) && p.Status >= 500
+}
+
+// send makes one request and returns the status, content type and body of
+// a 2xx answer; any other status becomes a *Problem.
+func (c *Client) send(ctx context.Context, method, u string, h http.Header, body []byte) (int, string, []byte, error) {
 	var rd io.Reader
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return nil, err
+		return 0, "", nil, err
 	}
 	for k, vs := range h {
 		req.Header[k] = vs
@@ -319,30 +408,26 @@ func call[T any](ctx context.Context, c *Client, method, path string, q url.Valu
 	resp, err := hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return nil, ctx.Err()
+			return 0, "", nil, ctx.Err()
 		}
-		return nil, &UnreachableError{URL: c.BaseURL, Err: err}
+		return 0, "", nil, &UnreachableError{URL: c.BaseURL, Err: err}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 	if err != nil {
-		return nil, fmt.Errorf("%s %s: reading the answer: %w", method, path, err)
+		if ctx.Err() != nil {
+			return 0, "", nil, ctx.Err()
+		}
+		// A timeout or a reset while the answer came: as good as no answer.
+		return 0, "", nil, &UnreachableError{URL: c.BaseURL, Err: fmt.Errorf("%s %s: the answer was cut short: %w", method, req.URL.Path, err)}
 	}
 	if len(raw) > MaxResponseBytes {
-		return nil, fmt.Errorf("%s %s: answer larger than %d bytes", method, path, MaxResponseBytes)
+		return 0, "", nil, fmt.Errorf("%s %s: answer larger than %d bytes", method, req.URL.Path, MaxResponseBytes)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return nil, problemOf(resp, raw)
+		return 0, "", nil, problemOf(resp, raw)
 	}
-	out := &Response[T]{StatusCode: resp.StatusCode, Body: raw}
-	// Numbers stay as written (amounts such as 2999.50), never floats.
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber()
-	if err := dec.Decode(&out.Value); err != nil {
-		return nil, fmt.Errorf("%s %s: unexpected answer (%d, %s): %w", method, path, resp.StatusCode,
-			resp.Header.Get("Content-Type"), err)
-	}
-	return out, nil
+	return resp.StatusCode, resp.Header.Get("Content-Type"), raw, nil
 }
 
 func (c *Client) url(path string, q url.Values) (string, error) {

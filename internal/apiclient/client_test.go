@@ -6,8 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/daect/expectct/internal/dossier"
 )
@@ -164,5 +167,95 @@ func TestBadBaseURL(t *testing.T) {
 		if _, err := New(base, "tok").Embassies(context.Background()); err == nil || !strings.Contains(err.Error(), "absolute") {
 			t.Errorf("%q: %v", base, err)
 		}
+	}
+}
+
+// TestRetriesKeyedRequests: a request with an Idempotency-Key is sent again
+// with the same key after a 5xx or a dropped connection, within the bounds
+// of Retry; a request without a key, or refused with a 4xx, is sent once.
+func TestRetriesKeyedRequests(t *testing.T) {
+	var mu sync.Mutex
+	var keys []string
+	answers := []int{}
+	s := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		keys = append(keys, r.Header.Get("Idempotency-Key"))
+		status := http.StatusOK
+		if len(answers) > 0 {
+			status, answers = answers[0], answers[1:]
+		}
+		mu.Unlock()
+		if status == 0 { // drop the connection without an answer
+			conn, _, _ := w.(http.Hijacker).Hijack()
+			conn.Close()
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		io.WriteString(w, `{"application_id":"APP-1","status":"under_review","title":"x"}`)
+	}))
+	t.Cleanup(s.Close)
+	c := New(s.URL, "tok")
+	c.Retry = Retry{Attempts: 3, Backoff: time.Millisecond}
+	c.StepKey = "step-key"
+	reset := func(a ...int) {
+		mu.Lock()
+		defer mu.Unlock()
+		keys, answers = nil, a
+	}
+	sent := func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), keys...)
+	}
+	ctx := context.Background()
+
+	reset(503, 0)
+	if r, err := c.Opinion(ctx, "APP-1", "favorable", "ok"); err != nil || r.Value.Status != "under_review" {
+		t.Fatalf("step after a 503 and a dropped connection: %v", err)
+	}
+	if got := sent(); !slices.Equal(got, []string{"step-key", "step-key", "step-key"}) {
+		t.Errorf("keys sent %q, want the step key three times", got)
+	}
+
+	reset(502, 504, 500)
+	var p *Problem
+	if _, err := c.Submit(ctx, []byte(`{}`), "sub-key"); !errors.As(err, &p) || p.Status != 500 {
+		t.Errorf("after three 5xx: %v, want the last problem", err)
+	}
+	if got := sent(); len(got) != 3 || got[2] != "sub-key" {
+		t.Errorf("keys sent %q, want the submission key three times", got)
+	}
+
+	reset(409)
+	if _, err := c.Opinion(ctx, "APP-1", "favorable", "ok"); !errors.As(err, &p) || p.Status != 409 {
+		t.Errorf("409: %v", err)
+	}
+	if n := len(sent()); n != 1 {
+		t.Errorf("a 409 was sent %d times, want once", n)
+	}
+
+	c.StepKey = ""
+	reset(503)
+	if _, err := c.Opinion(ctx, "APP-1", "favorable", "ok"); !errors.As(err, &p) || p.Status != 503 {
+		t.Errorf("503 without a key: %v", err)
+	}
+	if got := sent(); !slices.Equal(got, []string{""}) {
+		t.Errorf("a step without a key was sent as %q, want once without a key", got)
+	}
+}
+
+func TestStepAccepted(t *testing.T) {
+	c := server(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusAccepted)
+		io.WriteString(w, `{"application_id":"APP-1","update_id":"decide:k","step":"decide","message":"accepted"}`)
+	})
+	r, err := c.Decide(context.Background(), "APP-1", "reject", nil, "non")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.StatusCode != http.StatusAccepted || r.Accepted == nil || r.Accepted.ApplicationID != "APP-1" || r.Accepted.Step != "decide" || r.Value.Status != "" {
+		t.Errorf("202 read as %+v (accepted %+v)", r, r.Accepted)
 	}
 }

@@ -95,3 +95,50 @@ func TestRecordTransitionIsIdempotentAndChained(t *testing.T) {
 		t.Fatal("journal rows must be append-only")
 	}
 }
+
+// TestBindIdempotencyKey: the first fingerprint sent with a key is the one
+// it keeps, even when many requests race for it; another application or
+// step is another key.
+func TestBindIdempotencyKey(t *testing.T) {
+	st, _ := testenv.Database(t)
+	ctx := context.Background()
+	a, b := []byte("fingerprint-a"), []byte("fingerprint-b")
+
+	const racers = 20
+	type answer struct {
+		fingerprint string
+		same        bool
+		err         error
+	}
+	answers := make(chan answer, racers)
+	for i := range racers {
+		go func() {
+			fp := a
+			if i%2 == 1 {
+				fp = b
+			}
+			same, err := st.BindIdempotencyKey(ctx, "EXP-1", "decide", "K", fp)
+			answers <- answer{string(fp), same, err}
+		}()
+	}
+	accepted := map[string]int{}
+	for range racers {
+		ans := <-answers
+		if ans.err != nil {
+			t.Fatal(ans.err)
+		}
+		if ans.same {
+			accepted[ans.fingerprint]++
+		}
+	}
+	// One fingerprint won: every request that sent it is accepted, every
+	// other one refused.
+	if len(accepted) != 1 || (accepted[string(a)] != racers/2 && accepted[string(b)] != racers/2) {
+		t.Errorf("accepted %v, want one fingerprint %d times", accepted, racers/2)
+	}
+	for _, other := range []struct{ app, step string }{{"EXP-2", "decide"}, {"EXP-1", "opinion"}} {
+		if same, err := st.BindIdempotencyKey(ctx, other.app, other.step, "K", b); err != nil || !same {
+			t.Errorf("%s/%s: same %v, err %v, want a fresh key", other.app, other.step, same, err)
+		}
+	}
+}
