@@ -35,6 +35,7 @@ const (
 	StepUpdateAccepted         = "update_accepted"
 	StepUpdateCompleted        = "update_completed"
 	StepTimerFired             = "timer_fired"
+	StepTimerCanceled          = "timer_canceled"
 	StepTransitionScheduled    = "transition_scheduled"
 	StepTransitionFailed       = "transition_failed"
 	StepActivityScheduled      = "activity_scheduled"
@@ -46,14 +47,14 @@ const (
 	StepWorkflowContinuedAsNew = "workflow_continued_as_new"
 )
 
-// Timer names, given to a fired timer from what the workflow did next or,
-// failing that, from the rules' durations (Entry.Details["timer"]).
+// Timer names: the summaries the workflow gives its timers
+// (workflow.TimerOptions.Summary), shown in Entry.Details["timer"]. A timer
+// started without a summary has no name there, only its timer_id.
 const (
 	TimerEmbassyReminder     = "embassy_reminder"
 	TimerEmbassyDeadline     = "embassy_deadline"
 	TimerComplementsDeadline = "complements_deadline"
 	TimerDecisionReminder    = "decision_reminder"
-	TimerEmbassyContactPoll  = "embassy_contact_poll"
 )
 
 // Names of the activities the workflow runs, as registered from
