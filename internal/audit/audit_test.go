@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -534,6 +535,73 @@ func TestVerifyAllApplications(t *testing.T) {
 	}
 }
 
+// TestVerifyChecksMeaning tampers with the journal the way a hash check
+// alone cannot see (hashes recomputed) and with the read model, and
+// expects verify to say what no longer makes sense.
+func TestVerifyChecksMeaning(t *testing.T) {
+	s := newStack(t)
+	approved, rejected := s.approve(), s.reject()
+	ctx := ctxFor(t)
+
+	// A row appended after the decision, chained properly: the applicant
+	// withdraws an application already approved.
+	rows := must(s.st.Journal(ctx, approved))
+	last := rows[len(rows)-1]
+	extra := store.Entry{ApplicationID: approved, Seq: last.Seq + 1, EventType: lifecycle.EventWithdrawn,
+		Status: string(lifecycle.StatusWithdrawn), ActorID: applicant.ID, ActorRole: string(applicant.Role),
+		Payload: []byte(`{"reason":"trop tard"}`), OccurredAt: last.OccurredAt.Add(time.Minute), PrevHash: last.Hash}
+	extra.Hash = extra.ComputeHash()
+	s.rewrite(`INSERT INTO journal (application_id, seq, event_type, status, actor_id, actor_role, payload, occurred_at, prev_hash, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, extra.ApplicationID, extra.Seq, extra.EventType, extra.Status,
+		extra.ActorID, extra.ActorRole, string(extra.Payload), extra.OccurredAt, extra.PrevHash, extra.Hash)
+
+	// The refusal's row rewritten to say approved, hash recomputed.
+	rows = must(s.st.Journal(ctx, rejected))
+	decision := rows[len(rows)-1]
+	decision.Status = string(lifecycle.StatusApproved)
+	s.rewrite(`UPDATE journal SET status = $3, hash = $4 WHERE application_id = $1 AND seq = $2`,
+		rejected, decision.Seq, decision.Status, decision.ComputeHash())
+
+	r := s.verify("")
+	t.Logf("problems: %+v", r.Problems)
+	want := []struct {
+		id   string
+		seq  int
+		text string
+	}{
+		{approved, extra.Seq, "withdrawn (status withdrawn) follows the terminal status approved of seq " + itoa(last.Seq)},
+		{approved, extra.Seq, "read model says status approved at seq " + itoa(last.Seq)},
+		{approved, extra.Seq, "journal row withdrawn by " + applicant.ID + " has no accepted update in the workflow history"},
+		{approved, extra.Seq, "extra journal row"},
+		{rejected, decision.Seq, "rejected moves the status from awaiting_decision to approved, which the lifecycle does not allow"},
+		{rejected, decision.Seq, "read model says status rejected"},
+	}
+	for _, w := range want {
+		if !hasProblem(r, w.id, w.seq, w.text) {
+			t.Errorf("%s seq %d: %q not reported", w.id, w.seq, w.text)
+		}
+	}
+	for _, p := range r.Problems {
+		if strings.Contains(p.Problem, "hash") || strings.Contains(p.Problem, "altered") {
+			t.Errorf("the chain was kept whole, yet: %+v", p)
+		}
+	}
+}
+
+func TestVerifyChecksTheReadModel(t *testing.T) {
+	s := newStack(t)
+	id := s.withdraw()
+	// The read model is no journal: a plain UPDATE, no trigger to bypass.
+	tag, err := s.st.Pool.Exec(ctxFor(t), `UPDATE applications SET status = 'approved' WHERE id = $1`, id)
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("update the read model: %v %v", tag, err)
+	}
+	r := s.verify(id)
+	if len(r.Problems) != 1 || !hasProblem(r, id, 3, "read model says status approved at seq 3, the journal's last row withdrawn says status withdrawn at seq 3") {
+		t.Errorf("changed read model: %+v", r.Problems)
+	}
+}
+
 func TestHistoryOnceTemporalHasForgotten(t *testing.T) {
 	s := newStack(t)
 	id := s.withdraw()
@@ -587,6 +655,8 @@ func TestUnknownApplication(t *testing.T) {
 		t.Errorf("Verify(all) on an empty journal: %+v", r)
 	}
 }
+
+func itoa(i int) string { return strconv.Itoa(i) }
 
 func must[T any](v T, err error) T {
 	if err != nil {

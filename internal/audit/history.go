@@ -304,17 +304,15 @@ func (r *historyReader) updateCompleted(a *historypb.WorkflowExecutionUpdateComp
 // its duration or from what followed: a guess could pin a deadline on the
 // wrong rule, which is worse in an audit than saying nothing.
 func (r *historyReader) timerFired(a *historypb.TimerFiredEventAttributes) Entry {
-	name := r.timerName(a.GetStartedEventId(), a.GetTimerId())
-	e := systemEntry(StepTimerFired, "", map[string]any{"timer_id": a.GetTimerId()})
+	e := r.timerEntry(StepTimerFired, a.GetStartedEventId(), a.GetTimerId())
+	name, _ := e.Details["timer"].(string)
 	switch {
-	case name == "":
-		e.Summary = fmt.Sprintf("timer %s fired", a.GetTimerId())
-	case timerFiredSummaries[name] != "":
-		e.Details["timer"] = name
+	case name != "":
 		e.Summary = timerFiredSummaries[name]
+	case e.Details["timer_summary"] != nil:
+		e.Summary = fmt.Sprintf("timer %s fired (%s)", a.GetTimerId(), e.Details["timer_summary"])
 	default:
-		e.Details["timer"] = name
-		e.Summary = fmt.Sprintf("timer %q fired", name)
+		e.Summary = fmt.Sprintf("timer %s fired", a.GetTimerId())
 	}
 	return e
 }
@@ -326,15 +324,36 @@ func (r *historyReader) timerFired(a *historypb.TimerFiredEventAttributes) Entry
 // the step that beat it, and a reminder that was never sent is explained
 // in the timeline instead of being merely absent.
 func (r *historyReader) timerCanceled(a *historypb.TimerCanceledEventAttributes) Entry {
-	name := r.timerName(a.GetStartedEventId(), a.GetTimerId())
-	e := systemEntry(StepTimerCanceled, "", map[string]any{"timer_id": a.GetTimerId()})
-	if name == "" {
-		e.Summary = fmt.Sprintf("timer %s cancelled before it fired", a.GetTimerId())
-		return e
+	e := r.timerEntry(StepTimerCanceled, a.GetStartedEventId(), a.GetTimerId())
+	what := "timer " + a.GetTimerId()
+	if name, ok := e.Details["timer"].(string); ok {
+		what = timerLabels[name]
 	}
-	e.Details["timer"] = name
-	e.Summary = fmt.Sprintf("timer %q cancelled before it fired: what it waited for came first", name)
+	e.Summary = what + " cancelled before it was due: what it waited for came first"
 	return e
+}
+
+// timerEntry is a system entry for the timer started by event startedID.
+// Its summary (the user metadata of TIMER_STARTED) names it in
+// Details["timer"] when it is one of the workflow's timers; any other
+// summary (the SDK gives AwaitWithTimeout's timers its own) is kept in
+// Details["timer_summary"] but names nothing.
+func (r *historyReader) timerEntry(step string, startedID int64, timerID string) Entry {
+	e := systemEntry(step, "", map[string]any{"timer_id": timerID})
+	switch summary := r.timerSummary(startedID, timerID); {
+	case timerLabels[summary] != "":
+		e.Details["timer"] = summary
+	case summary != "":
+		e.Details["timer_summary"] = summary
+	}
+	return e
+}
+
+var timerLabels = map[string]string{
+	TimerEmbassyReminder:     "embassy reminder",
+	TimerEmbassyDeadline:     "embassy deadline",
+	TimerComplementsDeadline: "complements deadline",
+	TimerDecisionReminder:    "decision reminder",
 }
 
 var timerFiredSummaries = map[string]string{
@@ -344,23 +363,19 @@ var timerFiredSummaries = map[string]string{
 	TimerDecisionReminder:    "decision reminder due: the application waits for DAECT",
 }
 
-// timerName is the summary of the timer started by event startedID, ""
+// timerSummary is the summary of the timer started by event startedID, ""
 // when it has none or the event is not that timer's start.
-func (r *historyReader) timerName(startedID int64, timerID string) string {
+func (r *historyReader) timerSummary(startedID int64, timerID string) string {
 	ev := r.byID[startedID]
 	started := ev.GetTimerStartedEventAttributes()
-	if started == nil || started.GetTimerId() != timerID {
+	if started == nil || started.GetTimerId() != timerID || ev.GetUserMetadata().GetSummary() == nil {
 		return ""
 	}
-	summary := ev.GetUserMetadata().GetSummary()
-	if summary == nil {
+	var summary string
+	if err := dataConverter.FromPayload(ev.GetUserMetadata().GetSummary(), &summary); err != nil {
 		return ""
 	}
-	var name string
-	if err := dataConverter.FromPayload(summary, &name); err != nil {
-		return ""
-	}
-	return name
+	return summary
 }
 
 // scheduledActivity decodes (once) what an ActivityTaskScheduled event asks.

@@ -50,7 +50,7 @@ func TestTimelineNamesTimersFromTheirSummary(t *testing.T) {
 	// No summary, with the embassy reminder's duration: still no name.
 	bare := b.timerStarted("7", "", 10*24*time.Hour)
 	b.timerFired("7", bare)
-	other := b.timerStarted("8", "contact_poll", time.Hour)
+	other := b.timerStarted("8", "AwaitWithTimeout", time.Hour)
 	b.timerFired("8", other)
 	// A fired event pointing at another timer's start takes nothing from it.
 	b.timerFired("9", reminder)
@@ -68,9 +68,10 @@ func TestTimelineNamesTimersFromTheirSummary(t *testing.T) {
 		step, id, name, summary string
 	}{
 		{StepTimerFired, "5", TimerEmbassyReminder, "embassy reminder due: the embassy has not answered"},
-		{StepTimerCanceled, "6", TimerEmbassyDeadline, `timer "embassy_deadline" cancelled before it fired: what it waited for came first`},
+		{StepTimerCanceled, "6", TimerEmbassyDeadline, "embassy deadline cancelled before it was due: what it waited for came first"},
 		{StepTimerFired, "7", "", "timer 7 fired"},
-		{StepTimerFired, "8", "contact_poll", `timer "contact_poll" fired`},
+		// A summary not of ours (the SDK's AwaitWithTimeout) names nothing.
+		{StepTimerFired, "8", "", "timer 8 fired (AwaitWithTimeout)"},
 		{StepTimerFired, "9", "", "timer 9 fired"},
 	}
 	if len(got) != len(want) {
