@@ -26,16 +26,6 @@ var (
 	CountryKey = temporal.NewSearchAttributeKeyKeyword("ExpectctCountry")
 )
 
-// Timer names, carried as each timer's summary so the history and the audit
-// timeline say what a timer was for instead of guessing from its duration.
-const (
-	TimerEmbassyReminder      = "embassy_reminder"
-	TimerEmbassyDeadline      = "embassy_deadline"
-	TimerComplementsDeadline  = "complements_deadline"
-	TimerDecisionReminder     = "decision_reminder"
-	embassyContactWaitSummary = "embassy_contact"
-)
-
 // application is the workflow's memory of one application.
 type application struct {
 	st lifecycle.State
@@ -111,12 +101,12 @@ func (a *application) consultEmbassy(ctx workflow.Context) error {
 	a.sequence(ctx, lifecycle.EventEmbassyConsulted, lifecycle.System,
 		lifecycle.Details{Deadline: &deadline, Flags: a.st.Flags})
 	answered := func() bool { return a.st.Status != lifecycle.StatusEmbassyConsultation }
-	ok, err := awaitOrTimer(ctx, TimerEmbassyReminder, a.prog.Timers.EmbassyReminder.D(), answered)
+	ok, err := awaitOrTimer(ctx, lifecycle.TimerEmbassyReminder, a.prog.Timers.EmbassyReminder.D(), answered)
 	if err != nil || ok {
 		return err
 	}
 	a.sequence(ctx, lifecycle.EventEmbassyReminded, lifecycle.System, lifecycle.Details{Deadline: &deadline})
-	ok, err = awaitOrTimer(ctx, TimerEmbassyDeadline, deadline.Sub(workflow.Now(ctx)), answered)
+	ok, err = awaitOrTimer(ctx, lifecycle.TimerEmbassyDeadline, deadline.Sub(workflow.Now(ctx)), answered)
 	if err != nil || ok {
 		return err
 	}
@@ -180,7 +170,7 @@ func (a *application) review(ctx workflow.Context) error {
 			if a.st.ComplementsDue != nil {
 				due = *a.st.ComplementsDue
 			}
-			ok, err := awaitOrTimer(ctx, TimerComplementsDeadline, due.Sub(workflow.Now(ctx)), changed)
+			ok, err := awaitOrTimer(ctx, lifecycle.TimerComplementsDeadline, due.Sub(workflow.Now(ctx)), changed)
 			if err != nil {
 				return err
 			}
@@ -192,7 +182,7 @@ func (a *application) review(ctx workflow.Context) error {
 		case lifecycle.StatusUnderReview, lifecycle.StatusAwaitingDecision:
 			start := workflow.Now(ctx)
 			a.setDeadline(lifecycle.Deadline{Name: "decision_reminder", Due: start.UTC().Add(clock)})
-			ok, err := awaitOrTimer(ctx, TimerDecisionReminder, clock, changed)
+			ok, err := awaitOrTimer(ctx, lifecycle.TimerDecisionReminder, clock, changed)
 			if err != nil {
 				return err
 			}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -24,30 +26,6 @@ import (
 func TestDevStartsAndStopsEverything(t *testing.T) {
 	_, dbURL := testenv.Database(t)
 	root := testenv.RepoRoot(t)
-	ports := make([]int, 6)
-	for i := range ports {
-		p, err := devstack.FreePort()
-		if err != nil {
-			t.Fatal(err)
-		}
-		ports[i] = p
-	}
-	cfg := &config.Config{}
-	cfg.Bind(pflag.NewFlagSet("dev", pflag.ContinueOnError))
-	cfg.DatabaseURL = dbURL
-	cfg.TemporalAddress = "127.0.0.1:" + strconv.Itoa(ports[0])
-	cfg.TemporalUIPort = ports[1]
-	cfg.SMTPPort = ports[2]
-	cfg.MailUIListen = "127.0.0.1:" + strconv.Itoa(ports[3])
-	cfg.Listen = "127.0.0.1:" + strconv.Itoa(ports[4])
-	cfg.MetricsListen = "127.0.0.1:" + strconv.Itoa(ports[5])
-	cfg.DataDir = t.TempDir()
-	cfg.LogLevel = "error"
-
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- runDev(ctx, cfg, filepath.Join(root, "bin")) }()
-
 	get := func(url string) int {
 		resp, err := http.Get(url)
 		if err != nil {
@@ -56,13 +34,44 @@ func TestDevStartsAndStopsEverything(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
+	var (
+		cfg    *config.Config
+		cancel context.CancelFunc
+		done   chan error
+	)
 	deadline := time.Now().Add(90 * time.Second)
-	for get("http://"+cfg.Listen+"/readyz") != http.StatusOK {
-		if time.Now().After(deadline) {
-			cancel()
-			t.Fatalf("API not ready: %v", <-done)
+	// The ports are free when chosen, but another test may bind one before
+	// dev does: start again on fresh ports when dev says a port is taken.
+	for attempt := 1; ; attempt++ {
+		ports, err := devstack.FreePorts(6)
+		if err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(200 * time.Millisecond)
+		cfg = &config.Config{}
+		cfg.Bind(pflag.NewFlagSet("dev", pflag.ContinueOnError))
+		cfg.DatabaseURL = dbURL
+		cfg.TemporalAddress = "127.0.0.1:" + strconv.Itoa(ports[0])
+		cfg.TemporalUIPort = ports[1]
+		cfg.SMTPPort = ports[2]
+		cfg.MailUIListen = "127.0.0.1:" + strconv.Itoa(ports[3])
+		cfg.Listen = "127.0.0.1:" + strconv.Itoa(ports[4])
+		cfg.MetricsListen = "127.0.0.1:" + strconv.Itoa(ports[5])
+		cfg.DataDir = t.TempDir()
+		cfg.LogLevel = "error"
+
+		var ctx context.Context
+		ctx, cancel = context.WithCancel(context.Background())
+		done = make(chan error, 1)
+		go func() { done <- runDev(ctx, cfg, filepath.Join(root, "bin")) }()
+		err = waitAPI(get, cfg.Listen, done, deadline)
+		if err == nil {
+			break
+		}
+		cancel()
+		if !devstack.IsPortTaken(err) || attempt == 3 {
+			t.Fatalf("API not ready: %v", err)
+		}
+		t.Logf("dev start %d lost a port, trying fresh ones: %v", attempt, err)
 	}
 	for name, url := range map[string]string{
 		"Temporal UI":    "http://127.0.0.1:" + strconv.Itoa(cfg.TemporalUIPort) + "/",
@@ -106,6 +115,22 @@ func TestDevStartsAndStopsEverything(t *testing.T) {
 			t.Errorf("%s still answers after stop", name)
 		}
 	}
+}
+
+// waitAPI waits until the API at addr is ready; it returns what dev returned
+// if it stopped first.
+func waitAPI(get func(string) int, addr string, done <-chan error, deadline time.Time) error {
+	for get("http://"+addr+"/readyz") != http.StatusOK {
+		select {
+		case err := <-done:
+			return fmt.Errorf("dev stopped: %w", err)
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			return errors.New("API not ready after 90 s")
+		}
+	}
+	return nil
 }
 
 func TestDevExplainsUnreachablePostgreSQL(t *testing.T) {

@@ -35,6 +35,7 @@ const (
 	StepUpdateAccepted         = "update_accepted"
 	StepUpdateCompleted        = "update_completed"
 	StepTimerFired             = "timer_fired"
+	StepTimerCanceled          = "timer_canceled"
 	StepTransitionScheduled    = "transition_scheduled"
 	StepTransitionFailed       = "transition_failed"
 	StepActivityScheduled      = "activity_scheduled"
@@ -44,16 +45,6 @@ const (
 	StepWorkflowCanceled       = "workflow_canceled"
 	StepWorkflowTimedOut       = "workflow_timed_out"
 	StepWorkflowContinuedAsNew = "workflow_continued_as_new"
-)
-
-// Timer names, given to a fired timer from what the workflow did next or,
-// failing that, from the rules' durations (Entry.Details["timer"]).
-const (
-	TimerEmbassyReminder     = "embassy_reminder"
-	TimerEmbassyDeadline     = "embassy_deadline"
-	TimerComplementsDeadline = "complements_deadline"
-	TimerDecisionReminder    = "decision_reminder"
-	TimerEmbassyContactPoll  = "embassy_contact_poll"
 )
 
 // Names of the activities the workflow runs, as registered from

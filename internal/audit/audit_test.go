@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -411,19 +412,17 @@ func TestHistoryNamesTheTimers(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("timeline:\n%s", dump(tl))
+	// Timers are named by the summary the workflow gives them, never
+	// guessed from their durations.
 	var timers []string
 	for _, e := range tl.Entries {
 		if e.Step == audit.StepTimerFired {
 			name, _ := e.Details["timer"].(string)
 			timers = append(timers, name)
-			if e.Actor.Role != "system" {
-				t.Errorf("timer entry actor = %+v", e.Actor)
+			if e.Actor.Role != "system" || e.Details["timer_id"] == nil {
+				t.Errorf("timer entry = %+v", e)
 			}
 		}
-	}
-	if len(timers) < 3 || timers[0] != audit.TimerEmbassyReminder || timers[1] != audit.TimerEmbassyDeadline ||
-		slices.ContainsFunc(timers[2:], func(n string) bool { return n != audit.TimerDecisionReminder }) {
-		t.Errorf("timers fired %q, want embassy_reminder, embassy_deadline, then decision_reminder", timers)
 	}
 	i, deemed := find(t, tl, "opinion deemed given", func(e audit.Entry) bool {
 		return e.Step == audit.StepTransitionScheduled && e.Details["event"] == lifecycle.EventOpinionDeemedGiven
@@ -431,7 +430,11 @@ func TestHistoryNamesTheTimers(t *testing.T) {
 	if deemed.Details["opinion"] != lifecycle.OpinionNotGiven || deemed.Status != "under_review" {
 		t.Errorf("deemed opinion transition = %+v", deemed)
 	}
-	if j, _ := find(t, tl, "embassy deadline", func(e audit.Entry) bool { return e.Details["timer"] == audit.TimerEmbassyDeadline }); j > i {
+	if len(timers) < 3 || timers[0] != lifecycle.TimerEmbassyReminder || timers[1] != lifecycle.TimerEmbassyDeadline ||
+		slices.ContainsFunc(timers[2:], func(n string) bool { return n != lifecycle.TimerDecisionReminder }) {
+		t.Errorf("timers fired %q, want embassy_reminder, embassy_deadline, then decision_reminder", timers)
+	}
+	if j, _ := find(t, tl, "embassy deadline", func(e audit.Entry) bool { return e.Details["timer"] == lifecycle.TimerEmbassyDeadline }); j > i {
 		t.Errorf("the deadline (entry %d) must come before what it caused (entry %d)", j, i)
 	}
 	_, w := find(t, tl, "withdrawal", acceptedUpdate(lifecycle.UpdateWithdraw))
@@ -519,6 +522,73 @@ func TestVerifyAllApplications(t *testing.T) {
 	}
 }
 
+// TestVerifyChecksMeaning tampers with the journal the way a hash check
+// alone cannot see (hashes recomputed) and with the read model, and
+// expects verify to say what no longer makes sense.
+func TestVerifyChecksMeaning(t *testing.T) {
+	s := newStack(t)
+	approved, rejected := s.approve(), s.reject()
+	ctx := ctxFor(t)
+
+	// A row appended after the decision, chained properly: the applicant
+	// withdraws an application already approved.
+	rows := must(s.st.Journal(ctx, approved))
+	last := rows[len(rows)-1]
+	extra := store.Entry{ApplicationID: approved, Seq: last.Seq + 1, EventType: lifecycle.EventWithdrawn,
+		Status: string(lifecycle.StatusWithdrawn), ActorID: applicant.ID, ActorRole: string(applicant.Role),
+		Payload: []byte(`{"reason":"trop tard"}`), OccurredAt: last.OccurredAt.Add(time.Minute), PrevHash: last.Hash}
+	extra.Hash = extra.ComputeHash()
+	s.rewrite(`INSERT INTO journal (application_id, seq, event_type, status, actor_id, actor_role, payload, occurred_at, prev_hash, hash)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, extra.ApplicationID, extra.Seq, extra.EventType, extra.Status,
+		extra.ActorID, extra.ActorRole, string(extra.Payload), extra.OccurredAt, extra.PrevHash, extra.Hash)
+
+	// The refusal's row rewritten to say approved, hash recomputed.
+	rows = must(s.st.Journal(ctx, rejected))
+	decision := rows[len(rows)-1]
+	decision.Status = string(lifecycle.StatusApproved)
+	s.rewrite(`UPDATE journal SET status = $3, hash = $4 WHERE application_id = $1 AND seq = $2`,
+		rejected, decision.Seq, decision.Status, decision.ComputeHash())
+
+	r := s.verify("")
+	t.Logf("problems: %+v", r.Problems)
+	want := []struct {
+		id   string
+		seq  int
+		text string
+	}{
+		{approved, extra.Seq, "withdrawn (status withdrawn) follows the terminal status approved of seq " + itoa(last.Seq)},
+		{approved, extra.Seq, "read model says status approved at seq " + itoa(last.Seq)},
+		{approved, extra.Seq, "journal row withdrawn by " + applicant.ID + " has no accepted update in the workflow history"},
+		{approved, extra.Seq, "extra journal row"},
+		{rejected, decision.Seq, "rejected moves the status from awaiting_decision to approved, which the lifecycle does not allow"},
+		{rejected, decision.Seq, "read model says status rejected"},
+	}
+	for _, w := range want {
+		if !hasProblem(r, w.id, w.seq, w.text) {
+			t.Errorf("%s seq %d: %q not reported", w.id, w.seq, w.text)
+		}
+	}
+	for _, p := range r.Problems {
+		if strings.Contains(p.Problem, "hash") || strings.Contains(p.Problem, "altered") {
+			t.Errorf("the chain was kept whole, yet: %+v", p)
+		}
+	}
+}
+
+func TestVerifyChecksTheReadModel(t *testing.T) {
+	s := newStack(t)
+	id := s.withdraw()
+	// The read model is no journal: a plain UPDATE, no trigger to bypass.
+	tag, err := s.st.Pool.Exec(ctxFor(t), `UPDATE applications SET status = 'approved' WHERE id = $1`, id)
+	if err != nil || tag.RowsAffected() != 1 {
+		t.Fatalf("update the read model: %v %v", tag, err)
+	}
+	r := s.verify(id)
+	if len(r.Problems) != 1 || !hasProblem(r, id, 3, "read model says status approved at seq 3, the journal's last row withdrawn says status withdrawn at seq 3") {
+		t.Errorf("changed read model: %+v", r.Problems)
+	}
+}
+
 func TestHistoryOnceTemporalHasForgotten(t *testing.T) {
 	s := newStack(t)
 	id := s.withdraw()
@@ -573,9 +643,53 @@ func TestUnknownApplication(t *testing.T) {
 	}
 }
 
+func itoa(i int) string { return strconv.Itoa(i) }
+
 func must[T any](v T, err error) T {
 	if err != nil {
 		panic(err)
 	}
 	return v
+}
+
+// TestEarlyAnswerLeavesNoReminderLine: the embassy answers before its
+// reminder; the reminder and deadline timers are cancelled, so the timeline
+// never says the embassy had not answered, even once their time has passed.
+func TestEarlyAnswerLeavesNoReminderLine(t *testing.T) {
+	s := newStack(t)
+	r := testRules()
+	r.Timers.EmbassyReminder = rules.Duration(time.Second)
+	r.Timers.EmbassyDeadline = rules.Duration(2 * time.Second)
+	id, run := s.start(r)
+	s.waitUntil(id, "the consultation", func(st lifecycle.State) bool { return st.EmbassyContacted })
+	s.update(id, lifecycle.UpdateOpinion, lifecycle.OpinionInput{Actor: embassySN, Opinion: "favorable", Comment: "Partenariat solide"})
+	time.Sleep(3 * time.Second) // past both the reminder and the deadline
+	s.update(id, lifecycle.UpdateWithdraw, lifecycle.WithdrawInput{Actor: applicant, Reason: "Mission reportée"})
+	s.finish(run, lifecycle.StatusWithdrawn)
+
+	tl, err := audit.History(ctxFor(t), s.c, s.st, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cancelled []string
+	for _, e := range tl.Entries {
+		name, _ := e.Details["timer"].(string)
+		switch e.Step {
+		case audit.StepTimerFired:
+			if name == lifecycle.TimerEmbassyReminder || name == lifecycle.TimerEmbassyDeadline {
+				t.Errorf("timeline says %q fired although the embassy answered in time: %+v", name, e)
+			}
+		case audit.StepTimerCanceled:
+			cancelled = append(cancelled, name)
+		}
+		if ev, _ := e.Details["event"].(string); ev == lifecycle.EventEmbassyReminded || ev == lifecycle.EventOpinionDeemedGiven {
+			t.Errorf("timeline has %s although the embassy answered in time", ev)
+		}
+	}
+	if !slices.Contains(cancelled, lifecycle.TimerEmbassyReminder) {
+		t.Errorf("cancelled timers %q, want the embassy reminder among them\n%s", cancelled, dump(tl))
+	}
+	if r := s.verify(id); !r.OK {
+		t.Errorf("Verify: %+v", r.Problems)
+	}
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"maps"
 	"sort"
-	"time"
 
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
@@ -95,8 +94,8 @@ func newHistoryReader(events []*historypb.HistoryEvent) *historyReader {
 
 func (r *historyReader) entries() []Entry {
 	var out []Entry
-	for i, ev := range r.events {
-		e, ok := r.entry(i, ev)
+	for _, ev := range r.events {
+		e, ok := r.entry(ev)
 		if !ok {
 			continue
 		}
@@ -113,7 +112,7 @@ func (r *historyReader) entries() []Entry {
 
 // entry reads one event; ok is false for the events a person need not see
 // (workflow tasks, timers started, markers, search attributes...).
-func (r *historyReader) entry(i int, ev *historypb.HistoryEvent) (e Entry, ok bool) {
+func (r *historyReader) entry(ev *historypb.HistoryEvent) (e Entry, ok bool) {
 	switch ev.GetEventType() {
 	case enums.EVENT_TYPE_WORKFLOW_EXECUTION_STARTED:
 		return r.started(ev.GetWorkflowExecutionStartedEventAttributes()), true
@@ -122,7 +121,9 @@ func (r *historyReader) entry(i int, ev *historypb.HistoryEvent) (e Entry, ok bo
 	case enums.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
 		return r.updateCompleted(ev.GetWorkflowExecutionUpdateCompletedEventAttributes()), true
 	case enums.EVENT_TYPE_TIMER_FIRED:
-		return r.timerFired(i, ev.GetTimerFiredEventAttributes()), true
+		return r.timerFired(ev.GetTimerFiredEventAttributes()), true
+	case enums.EVENT_TYPE_TIMER_CANCELED:
+		return r.timerCanceled(ev.GetTimerCanceledEventAttributes()), true
 	case enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
 		return r.activityScheduled(ev), true
 	case enums.EVENT_TYPE_ACTIVITY_TASK_FAILED:
@@ -297,80 +298,83 @@ func (r *historyReader) updateCompleted(a *historypb.WorkflowExecutionUpdateComp
 	return e
 }
 
-func (r *historyReader) timerFired(i int, a *historypb.TimerFiredEventAttributes) Entry {
-	e := systemEntry(StepTimerFired, "timer fired", map[string]any{"timer_id": a.GetTimerId()})
-	if name := r.timerName(i, a); name != "" {
-		e.Details["timer"] = name
-		e.Summary = timerSummaries[name]
+// timerFired names a fired timer by the summary the workflow gave it when
+// it started it (TIMER_STARTED's user metadata), never by guessing from
+// its duration or from what followed: a guess could pin a deadline on the
+// wrong rule, which is worse in an audit than saying nothing.
+func (r *historyReader) timerFired(a *historypb.TimerFiredEventAttributes) Entry {
+	e := r.timerEntry(StepTimerFired, a.GetStartedEventId(), a.GetTimerId())
+	name, _ := e.Details["timer"].(string)
+	switch {
+	case name != "":
+		e.Summary = timerFiredSummaries[name]
+	case e.Details["timer_summary"] != nil:
+		e.Summary = fmt.Sprintf("timer %s fired (%s)", a.GetTimerId(), e.Details["timer_summary"])
+	default:
+		e.Summary = fmt.Sprintf("timer %s fired", a.GetTimerId())
 	}
 	return e
 }
 
-var timerSummaries = map[string]string{
-	TimerEmbassyReminder:     "embassy reminder due: the embassy has not answered",
-	TimerEmbassyDeadline:     "embassy deadline passed: the opinion is deemed given",
-	TimerComplementsDeadline: "complements deadline passed",
-	TimerDecisionReminder:    "decision reminder due: the application waits for DAECT",
-	TimerEmbassyContactPoll:  "embassy directory checked again for a contact",
+// timerCanceled shows a timer the workflow called off because what it
+// waited for came first (the opinion before the reminder, the decision
+// before its reminder...). It is shown rather than left out: an auditor
+// checking that a deadline was honoured sees it stopped at the moment of
+// the step that beat it, and a reminder that was never sent is explained
+// in the timeline instead of being merely absent.
+func (r *historyReader) timerCanceled(a *historypb.TimerCanceledEventAttributes) Entry {
+	e := r.timerEntry(StepTimerCanceled, a.GetStartedEventId(), a.GetTimerId())
+	what := "timer " + a.GetTimerId()
+	if name, ok := e.Details["timer"].(string); ok {
+		what = timerLabels[name]
+	}
+	e.Summary = what + " cancelled before it was due: what it waited for came first"
+	return e
 }
 
-// timerOfEvent names a timer from the transition it led to.
-var timerOfEvent = map[string]string{
-	lifecycle.EventEmbassyReminded:    TimerEmbassyReminder,
-	lifecycle.EventOpinionDeemedGiven: TimerEmbassyDeadline,
-	lifecycle.EventComplementsExpired: TimerComplementsDeadline,
-	lifecycle.EventDecisionReminded:   TimerDecisionReminder,
+// timerEntry is a system entry for the timer started by event startedID.
+// Its summary (the user metadata of TIMER_STARTED) names it in
+// Details["timer"] when it is one of the workflow's timers; any other
+// summary (the SDK gives AwaitWithTimeout's timers its own) is kept in
+// Details["timer_summary"] but names nothing.
+func (r *historyReader) timerEntry(step string, startedID int64, timerID string) Entry {
+	e := systemEntry(step, "", map[string]any{"timer_id": timerID})
+	switch summary := r.timerSummary(startedID, timerID); {
+	case timerLabels[summary] != "":
+		e.Details["timer"] = summary
+	case summary != "":
+		e.Details["timer_summary"] = summary
+	}
+	return e
 }
 
-// timerName names the timer fired at events[i] from what the workflow did in
-// the task that handled it (a reminder recorded, a deadline transition, the
-// directory looked up again); failing that, from the rules' duration it was
-// started with, when exactly one timer of the rules has it. "" if neither tells.
-func (r *historyReader) timerName(i int, a *historypb.TimerFiredEventAttributes) string {
-	j := i + 1
-	for j < len(r.events) && r.events[j].GetEventType() != enums.EVENT_TYPE_WORKFLOW_TASK_COMPLETED {
-		j++
-	}
-next:
-	for j++; j < len(r.events); j++ {
-		ev := r.events[j]
-		switch ev.GetEventType() {
-		case enums.EVENT_TYPE_WORKFLOW_TASK_SCHEDULED, enums.EVENT_TYPE_WORKFLOW_TASK_STARTED,
-			enums.EVENT_TYPE_TIMER_FIRED:
-			break next // the commands of that task end here
-		case enums.EVENT_TYPE_ACTIVITY_TASK_SCHEDULED:
-			s := r.scheduledActivity(ev)
-			switch {
-			case s.activity == activityLookupEmbassy:
-				return TimerEmbassyContactPoll
-			case s.transition != nil:
-				if name, ok := timerOfEvent[s.transition.Event]; ok {
-					return name
-				}
-			}
-		}
-	}
-	started := r.byID[a.GetStartedEventId()].GetTimerStartedEventAttributes()
-	if started == nil {
+var timerLabels = map[string]string{
+	lifecycle.TimerEmbassyReminder:     "embassy reminder",
+	lifecycle.TimerEmbassyDeadline:     "embassy deadline",
+	lifecycle.TimerComplementsDeadline: "complements deadline",
+	lifecycle.TimerDecisionReminder:    "decision reminder",
+}
+
+var timerFiredSummaries = map[string]string{
+	lifecycle.TimerEmbassyReminder:     "embassy reminder due: the embassy has not answered",
+	lifecycle.TimerEmbassyDeadline:     "embassy deadline passed: the opinion is deemed given",
+	lifecycle.TimerComplementsDeadline: "complements deadline passed",
+	lifecycle.TimerDecisionReminder:    "decision reminder due: the application waits for DAECT",
+}
+
+// timerSummary is the summary of the timer started by event startedID, ""
+// when it has none or the event is not that timer's start.
+func (r *historyReader) timerSummary(startedID int64, timerID string) string {
+	ev := r.byID[startedID]
+	started := ev.GetTimerStartedEventAttributes()
+	if started == nil || started.GetTimerId() != timerID || ev.GetUserMetadata().GetSummary() == nil {
 		return ""
 	}
-	d := started.GetStartToFireTimeout().AsDuration()
-	t := r.start.Rules.Timers
-	var match []string
-	for name, rule := range map[string]interface{ D() time.Duration }{
-		TimerEmbassyReminder:     t.EmbassyReminder,
-		TimerComplementsDeadline: t.ComplementsDeadline,
-		TimerDecisionReminder:    t.DecisionReminder,
-		TimerEmbassyContactPoll:  t.EmbassyContactPoll,
-	} {
-		if rule.D() > 0 && rule.D() == d {
-			match = append(match, name)
-		}
+	var summary string
+	if err := dataConverter.FromPayload(ev.GetUserMetadata().GetSummary(), &summary); err != nil {
+		return ""
 	}
-	if len(match) == 1 {
-		return match[0]
-	}
-	return ""
+	return summary
 }
 
 // scheduledActivity decodes (once) what an ActivityTaskScheduled event asks.

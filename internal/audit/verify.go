@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"slices"
@@ -38,14 +39,20 @@ const verifyConcurrency = 8
 
 // Verify checks one application, or every application of the journal when
 // applicationID is "". For each it recomputes the journal's hash chain (an
-// altered, removed or inserted row breaks it), then compares the journal
-// with the workflow history: the RecordTransition activities that completed
-// must match the journal rows one for one (seq, event, actor, status, time,
-// details), which catches a journal rewritten with its hashes recomputed. A
-// transition still in flight at the end of the history may or may not have
-// its row yet, and is not reported. Once Temporal no longer has the history,
-// only the chain is checked. An unknown applicationID is an error wrapping
-// store.ErrNotFound; problems found are in the report, not errors.
+// altered, removed or inserted row breaks it); checks that the journal tells
+// a story the lifecycle allows (it starts with the submission, every status
+// move is one of lifecycle.AllowedMove's, nothing follows a terminal status)
+// and that the read model (status, last_seq) says what its last row says;
+// then compares the journal with the workflow history: the RecordTransition
+// activities that completed must match the journal rows one for one (seq,
+// event, actor, status, time, details), which catches a journal rewritten
+// with its hashes recomputed, and the updates the workflow accepted must
+// match the rows people made, in the same order. A transition or update
+// still in flight at the end of the history may or may not have its row
+// yet, and is not reported. Once Temporal no longer has the history, the
+// journal and the read model are checked alone. An unknown applicationID is
+// an error wrapping store.ErrNotFound; problems found are in the report,
+// not errors.
 func Verify(ctx context.Context, c client.Client, st *store.Store, applicationID string) (Report, error) {
 	ids := []string{applicationID}
 	if applicationID == "" {
@@ -95,9 +102,9 @@ func Verify(ctx context.Context, c client.Client, st *store.Store, applicationID
 
 // verifyOne checks one application; its problems are ordered by seq.
 func verifyOne(ctx context.Context, c client.Client, st *store.Store, id string) ([]Problem, error) {
-	journal, err := st.Journal(ctx, id)
+	journal, rm, err := readJournal(ctx, st, id)
 	if err != nil {
-		return nil, fmt.Errorf("read the journal of %s: %w", id, err)
+		return nil, err
 	}
 	events, found, err := loadHistory(ctx, c, id)
 	if err != nil {
@@ -110,11 +117,191 @@ func verifyOne(ctx context.Context, c client.Client, st *store.Store, id string)
 	for _, b := range store.VerifyChain(journal) {
 		problems = append(problems, Problem{ApplicationID: b.ApplicationID, Seq: b.Seq, Problem: b.Problem})
 	}
+	problems = append(problems, checkMoves(id, journal)...)
+	problems = append(problems, checkReadModel(id, journal, rm)...)
 	if found {
 		problems = append(problems, compareWithHistory(id, journal, events)...)
+		problems = append(problems, compareUpdates(id, journal, events)...)
 	}
 	slices.SortStableFunc(problems, func(a, b Problem) int { return a.Seq - b.Seq })
 	return problems, nil
+}
+
+// readModel is what the applications table says of one application.
+type readModel struct {
+	found   bool
+	status  string
+	lastSeq int
+	// moving is true when transitions kept committing while it was read:
+	// there is then no one moment to compare the journal with.
+	moving bool
+}
+
+// readJournal reads the journal and the read model as of one moment. A
+// transition writes both in one transaction, but two reads are two
+// moments: the read model is read before and after the journal, and all
+// is read again when a transition committed in between.
+func readJournal(ctx context.Context, st *store.Store, id string) ([]store.Entry, readModel, error) {
+	read := func() (readModel, error) {
+		a, err := st.Application(ctx, id)
+		if errors.Is(err, store.ErrNotFound) {
+			return readModel{}, nil
+		}
+		if err != nil {
+			return readModel{}, fmt.Errorf("read the read model of %s: %w", id, err)
+		}
+		return readModel{found: true, status: a.Status, lastSeq: a.LastSeq}, nil
+	}
+	var journal []store.Entry
+	for range 3 {
+		before, err := read()
+		if err != nil {
+			return nil, readModel{}, err
+		}
+		if journal, err = st.Journal(ctx, id); err != nil {
+			return nil, readModel{}, fmt.Errorf("read the journal of %s: %w", id, err)
+		}
+		after, err := read()
+		if err != nil {
+			return nil, readModel{}, err
+		}
+		if before == after {
+			return journal, after, nil
+		}
+	}
+	return journal, readModel{moving: true}, nil
+}
+
+// checkMoves checks that the journal tells a story the lifecycle allows:
+// it starts with the submission, each row's event and status follow from
+// the status before it (lifecycle.AllowedMove), and nothing follows a
+// terminal status. The chain proves rows were not altered after the fact;
+// this catches rows that were wrong when written (or rewritten with their
+// hashes recomputed).
+func checkMoves(id string, journal []store.Entry) []Problem {
+	var problems []Problem
+	var from lifecycle.Status
+	ended := 0 // seq of the terminal row, once there is one
+	for _, e := range journal {
+		to := lifecycle.Status(e.Status)
+		switch {
+		case ended != 0:
+			problems = append(problems, Problem{ApplicationID: id, Seq: e.Seq, Problem: fmt.Sprintf(
+				"%s (status %s) follows the terminal status %s of seq %d", e.EventType, e.Status, from, ended)})
+			continue // the story ended: judge nothing after it against it
+		case !lifecycle.AllowedMove(from, e.EventType, to) && from == "":
+			problems = append(problems, Problem{ApplicationID: id, Seq: e.Seq, Problem: fmt.Sprintf(
+				"the journal starts with %s (status %s), not the submission", e.EventType, e.Status)})
+		case !lifecycle.AllowedMove(from, e.EventType, to):
+			problems = append(problems, Problem{ApplicationID: id, Seq: e.Seq, Problem: fmt.Sprintf(
+				"%s moves the status from %s to %s, which the lifecycle does not allow", e.EventType, from, e.Status)})
+		}
+		from = to
+		if to.Terminal() {
+			ended = e.Seq
+		}
+	}
+	return problems
+}
+
+// checkReadModel checks that the applications table, which lists and
+// filters serve, says what the journal's last row says.
+func checkReadModel(id string, journal []store.Entry, rm readModel) []Problem {
+	if len(journal) == 0 || rm.moving {
+		return nil
+	}
+	last := journal[len(journal)-1]
+	switch {
+	case !rm.found:
+		return []Problem{{ApplicationID: id, Seq: last.Seq, Problem: fmt.Sprintf(
+			"read model row missing: the journal ends with %s (status %s)", last.EventType, last.Status)}}
+	case rm.status != last.Status || rm.lastSeq != last.Seq:
+		return []Problem{{ApplicationID: id, Seq: last.Seq, Problem: fmt.Sprintf(
+			"read model says status %s at seq %d, the journal's last row %s says status %s at seq %d",
+			rm.status, rm.lastSeq, last.EventType, last.Status, last.Seq)}}
+	}
+	return nil
+}
+
+// eventsOfUpdate are the journal events each human step records.
+var eventsOfUpdate = map[string][]string{
+	lifecycle.UpdateOpinion:            {lifecycle.EventOpinionGiven},
+	lifecycle.UpdateRequestComplements: {lifecycle.EventComplementsRequested},
+	lifecycle.UpdateComplements:        {lifecycle.EventComplementsReceived},
+	lifecycle.UpdateRecommend:          {lifecycle.EventRecommended},
+	lifecycle.UpdateDecide:             {lifecycle.EventApproved, lifecycle.EventRejected},
+	lifecycle.UpdateWithdraw:           {lifecycle.EventWithdrawn},
+}
+
+// historyUpdate is a human step the workflow accepted.
+type historyUpdate struct {
+	eventID int64 // of its WORKFLOW_EXECUTION_UPDATE_ACCEPTED
+	name    string
+	actor   string
+	state   transitionState
+}
+
+// compareUpdates matches the human steps the workflow accepted, in history
+// order, with the journal rows people made (actor not the system, after the
+// submission), in seq order: the same step by the same person, one for one.
+// compareWithHistory checks each row against the transition recorded; this
+// checks that no human step was dropped, added or reordered between the
+// two. A step whose handler failed records nothing; one still in flight may
+// not have its row yet.
+func compareUpdates(id string, journal []store.Entry, events []*historypb.HistoryEvent) []Problem {
+	var problems []Problem
+	report := func(seq int, format string, args ...any) {
+		problems = append(problems, Problem{ApplicationID: id, Seq: seq, Problem: fmt.Sprintf(format, args...)})
+	}
+	accepted := map[int64]*historyUpdate{}
+	var updates []*historyUpdate
+	for _, ev := range events {
+		switch ev.GetEventType() {
+		case enums.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_ACCEPTED:
+			in := ev.GetWorkflowExecutionUpdateAcceptedEventAttributes().GetAcceptedRequest().GetInput()
+			u := &historyUpdate{eventID: ev.GetEventId(), name: in.GetName(),
+				actor: humanStep(in.GetName(), in.GetArgs()).Actor.ID}
+			accepted[u.eventID], updates = u, append(updates, u)
+		case enums.EVENT_TYPE_WORKFLOW_EXECUTION_UPDATE_COMPLETED:
+			a := ev.GetWorkflowExecutionUpdateCompletedEventAttributes()
+			if u := accepted[a.GetAcceptedEventId()]; u != nil {
+				u.state = completed
+				if a.GetOutcome().GetFailure() != nil {
+					u.state = failed
+				}
+			}
+		}
+	}
+	var rows []store.Entry
+	for _, e := range journal {
+		if e.ActorRole != string(lifecycle.RoleSystem) && e.EventType != lifecycle.EventSubmitted {
+			rows = append(rows, e)
+		}
+	}
+
+	i := 0
+	for _, u := range updates {
+		if u.state == failed {
+			continue
+		}
+		if i == len(rows) {
+			if u.state == completed {
+				report(0, "the workflow history accepted %s by %s (event %d), the journal has no row for it",
+					u.name, u.actor, u.eventID)
+			}
+			continue
+		}
+		r := rows[i]
+		i++
+		if r.ActorID != u.actor || !slices.Contains(eventsOfUpdate[u.name], r.EventType) {
+			report(r.Seq, "journal row %s by %s is not the next human step of the workflow history: %s by %s (event %d)",
+				r.EventType, r.ActorID, u.name, u.actor, u.eventID)
+		}
+	}
+	for _, r := range rows[i:] {
+		report(r.Seq, "journal row %s by %s has no accepted update in the workflow history", r.EventType, r.ActorID)
+	}
+	return problems
 }
 
 // Where a RecordTransition activity stands at the end of the history.

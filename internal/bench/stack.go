@@ -89,16 +89,18 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 	if err := s.Temporal.Start(ctx); err != nil {
 		return s, err
 	}
-	ports, err := freePorts(4)
+	// Mailpit picks free ports itself and survives one being taken meanwhile.
+	s.Mail = &devstack.MailServer{Bin: filepath.Join(o.BinDir, "mailpit"),
+		DBFile: filepath.Join(dir, "mailpit.db"), Log: logs}
+	if err := s.Mail.Start(ctx); err != nil {
+		return s, err
+	}
+	_, smtpPort, err := net.SplitHostPort(s.Mail.SMTPAddr)
 	if err != nil {
 		return s, err
 	}
-	smtpPort := ports[0]
-	s.Mail = &devstack.MailServer{Bin: filepath.Join(o.BinDir, "mailpit"),
-		SMTPAddr: net.JoinHostPort("127.0.0.1", strconv.Itoa(smtpPort)),
-		UIAddr:   net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1])),
-		DBFile:   filepath.Join(dir, "mailpit.db"), Log: logs}
-	if err := s.Mail.Start(ctx); err != nil {
+	ports, err := devstack.FreePorts(2)
+	if err != nil {
 		return s, err
 	}
 
@@ -116,8 +118,8 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 		return s, err
 	}
 
-	apiAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2]))
-	metricsAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[3]))
+	apiAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
+	metricsAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
 	s.APIURL = "http://" + apiAddr
 	s.MetricsURL = "http://" + metricsAddr + "/metrics"
 	env := []string{
@@ -126,7 +128,7 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 		"TEMPORAL_NAMESPACE=default",
 		"EXPECTCT_TASK_QUEUE=" + s.TaskQueue,
 		"SMTP_HOST=127.0.0.1",
-		"SMTP_PORT=" + strconv.Itoa(smtpPort),
+		"SMTP_PORT=" + smtpPort,
 		"SMTP_TLS=none",
 		"EXPECTCT_LISTEN=" + apiAddr,
 		"EXPECTCT_METRICS_LISTEN=" + metricsAddr,
@@ -260,27 +262,6 @@ func waitHTTP(ctx context.Context, c *Child, u string) error {
 			return err
 		}
 	}
-}
-
-// freePorts returns n distinct free loopback ports. The listeners are held
-// until all are chosen so the kernel does not hand out one port twice.
-func freePorts(n int) ([]int, error) {
-	var ls []net.Listener
-	defer func() {
-		for _, l := range ls {
-			l.Close()
-		}
-	}()
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, err
-		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
 }
 
 func randomHex(n int) string {

@@ -6,67 +6,121 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
-	"syscall"
+	"strconv"
+	"strings"
 	"time"
 )
 
 // MailServer is a Mailpit child process: SMTP for the worker, a web UI and an
 // HTTP API to read what was sent.
 type MailServer struct {
-	Bin      string
-	SMTPAddr string // host:port
-	UIAddr   string // host:port
+	Bin string
+	// SMTPAddr and UIAddr are host:port; empty ones are set by Start to
+	// free loopback ports.
+	SMTPAddr string
+	UIAddr   string
 	DBFile   string
 	Log      io.Writer
+	// Args are more Mailpit flags (a test's --enable-chaos, say).
+	Args []string
 
-	cmd  *exec.Cmd
-	done chan struct{}
+	srv *Server
 }
 
-// Start runs Mailpit and waits until it accepts SMTP connections.
+// Start runs Mailpit and waits until it accepts SMTP connections and its
+// API answers.
 func (m *MailServer) Start(ctx context.Context) error {
 	if _, err := os.Stat(m.Bin); err != nil {
 		return fmt.Errorf("mailpit binary %s not found: run `make tools`: %w", m.Bin, err)
 	}
-	args := []string{"--smtp", m.SMTPAddr, "--listen", m.UIAddr, "--ignore-duplicate-ids",
-		"--disable-version-check", "--smtp-disable-rdns", "--quiet"}
-	if m.DBFile != "" {
-		args = append(args, "--database", m.DBFile)
+	smtpHost, smtpPort, err := splitAddr(m.SMTPAddr)
+	if err != nil {
+		return fmt.Errorf("mailpit SMTP address: %w", err)
 	}
-	cmd := exec.Command(m.Bin, args...)
-	cmd.Stdout, cmd.Stderr = m.Log, m.Log
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start mailpit: %w", err)
+	uiHost, uiPort, err := splitAddr(m.UIAddr)
+	if err != nil {
+		return fmt.Errorf("mailpit UI address: %w", err)
 	}
-	m.cmd, m.done = cmd, make(chan struct{})
-	go func() { _ = cmd.Wait(); close(m.done) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		conn, err := net.DialTimeout("tcp", m.SMTPAddr, time.Second)
-		if err == nil {
+	addrs := func(ports []int) (smtp, ui string) {
+		return net.JoinHostPort(smtpHost, strconv.Itoa(ports[0])), net.JoinHostPort(uiHost, strconv.Itoa(ports[1]))
+	}
+	hc := &http.Client{Timeout: 2 * time.Second}
+	srv, err := StartServer(ctx, ServerSpec{
+		Name:  "mailpit",
+		Ports: []int{smtpPort, uiPort},
+		Command: func(ports []int) (*exec.Cmd, error) {
+			smtp, ui := addrs(ports)
+			args := []string{"--smtp", smtp, "--listen", ui, "--ignore-duplicate-ids",
+				"--disable-version-check", "--smtp-disable-rdns", "--quiet"}
+			if m.DBFile != "" {
+				args = append(args, "--database", m.DBFile)
+			}
+			cmd := exec.Command(m.Bin, append(args, m.Args...)...)
+			cmd.Env = withoutMailpitEnv(os.Environ())
+			return cmd, nil
+		},
+		Ready: func(ctx context.Context, ports []int) error {
+			smtp, ui := addrs(ports)
+			conn, err := net.DialTimeout("tcp", smtp, time.Second)
+			if err != nil {
+				return err
+			}
 			conn.Close()
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+ui+"/readyz", nil)
+			if err != nil {
+				return err
+			}
+			resp, err := hc.Do(req)
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("mailpit /readyz: %s", resp.Status)
+			}
 			return nil
-		}
-		select {
-		case <-m.done:
-			return fmt.Errorf("mailpit exited during start-up (port %s taken?)", m.SMTPAddr)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(100 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			_ = m.Stop()
-			return fmt.Errorf("mailpit did not accept SMTP on %s", m.SMTPAddr)
-		}
+		},
+		Timeout: 30 * time.Second,
+		Output:  m.Log,
+	})
+	if err != nil {
+		return err
 	}
+	m.srv = srv
+	m.SMTPAddr, m.UIAddr = addrs(srv.Ports)
+	return nil
 }
 
 // Stop ends Mailpit.
-func (m *MailServer) Stop() error { return stop(m.cmd, m.done) }
+func (m *MailServer) Stop() error { return m.srv.Stop() }
+
+// splitAddr splits host:port; an empty address is a free loopback port (0).
+func splitAddr(addr string) (string, int, error) {
+	if addr == "" {
+		return "127.0.0.1", 0, nil
+	}
+	host, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "", 0, err
+	}
+	port, err := strconv.Atoi(p)
+	if err != nil {
+		return "", 0, fmt.Errorf("port of %q: %w", addr, err)
+	}
+	return host, port, nil
+}
+
+// withoutMailpitEnv drops MP_* variables, which Mailpit reads as configuration
+// and which could override our flags.
+func withoutMailpitEnv(env []string) []string {
+	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
+		return strings.HasPrefix(kv, "MP_")
+	})
+}
 
 func sortedKeys(m map[string]string) []string {
 	keys := make([]string, 0, len(m))

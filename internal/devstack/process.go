@@ -35,14 +35,15 @@ type TemporalServer struct {
 	DBFile   string // SQLite file; the server keeps its state there
 	Log      io.Writer
 
-	cmd  *exec.Cmd
-	done chan struct{}
+	srv *Server
 }
 
 // Address is the frontend's host:port.
 func (s *TemporalServer) Address() string { return net.JoinHostPort(s.IP, strconv.Itoa(s.Port)) }
 
-// Start runs the server and waits until it answers.
+// Start runs the server and waits until it answers. A Port of 0 is chosen
+// free; the HTTP and metrics ports always are (see StartServer for how a
+// port taken meanwhile is survived).
 func (s *TemporalServer) Start(ctx context.Context) error {
 	if _, err := os.Stat(s.Bin); err != nil {
 		return fmt.Errorf("temporal dev server binary %s not found: run `make tools`: %w", s.Bin, err)
@@ -50,23 +51,43 @@ func (s *TemporalServer) Start(ctx context.Context) error {
 	if s.IP == "" {
 		s.IP = "127.0.0.1"
 	}
-	if s.Port == 0 {
-		p, err := FreePort()
-		if err != nil {
+	if s.DBFile != "" {
+		if err := os.MkdirAll(filepath.Dir(s.DBFile), 0o755); err != nil {
 			return err
 		}
-		s.Port = p
 	}
-	httpPort, err := FreePort()
+	ports := []int{s.Port, 0, 0} // frontend, HTTP, metrics
+	if !s.Headless && s.UIPort != 0 {
+		ports = append(ports, s.UIPort)
+	}
+	srv, err := StartServer(ctx, ServerSpec{
+		Name:  "temporal dev server",
+		Ports: ports,
+		Command: func(ports []int) (*exec.Cmd, error) {
+			return exec.Command(s.Bin, s.args(ports)...), nil
+		},
+		Ready: func(ctx context.Context, ports []int) error {
+			c, err := client.Dial(client.Options{HostPort: net.JoinHostPort(s.IP, strconv.Itoa(ports[0])),
+				Logger: log.NewStructuredLogger(discardLogger())})
+			if err != nil {
+				return err
+			}
+			defer c.Close()
+			_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
+			return err
+		},
+		Output: s.Log,
+	})
 	if err != nil {
 		return err
 	}
-	metricsPort, err := FreePort()
-	if err != nil {
-		return err
-	}
-	args := []string{"server", "start-dev", "--ip", s.IP, "--port", strconv.Itoa(s.Port),
-		"--http-port", strconv.Itoa(httpPort), "--metrics-port", strconv.Itoa(metricsPort),
+	s.srv, s.Port = srv, srv.Ports[0]
+	return nil
+}
+
+func (s *TemporalServer) args(ports []int) []string {
+	args := []string{"server", "start-dev", "--ip", s.IP, "--port", strconv.Itoa(ports[0]),
+		"--http-port", strconv.Itoa(ports[1]), "--metrics-port", strconv.Itoa(ports[2]),
 		"--log-level", "error", "--log-format", "json",
 		// Updates on the dev server: lift the per-workflow in-flight limit so
 		// concurrent human steps queue instead of failing.
@@ -74,61 +95,23 @@ func (s *TemporalServer) Start(ctx context.Context) error {
 	}
 	if s.Headless {
 		args = append(args, "--headless")
-	} else if s.UIPort != 0 {
-		args = append(args, "--ui-port", strconv.Itoa(s.UIPort))
+	} else if len(ports) > 3 {
+		args = append(args, "--ui-port", strconv.Itoa(ports[3]))
 	}
 	if s.DBFile != "" {
-		if err := os.MkdirAll(filepath.Dir(s.DBFile), 0o755); err != nil {
-			return err
-		}
 		args = append(args, "--db-filename", s.DBFile)
 	}
 	for _, name := range sortedKeys(SearchAttributes) {
 		args = append(args, "--search-attribute", name+"="+SearchAttributes[name])
 	}
-	cmd := exec.Command(s.Bin, args...)
-	cmd.Stdout, cmd.Stderr = s.Log, s.Log
-	// The server dies with us, even if we are killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("start temporal dev server: %w", err)
-	}
-	s.cmd = cmd
-	s.done = make(chan struct{})
-	go func() { _ = cmd.Wait(); close(s.done) }()
-	return s.waitReady(ctx)
-}
-
-func (s *TemporalServer) waitReady(ctx context.Context) error {
-	deadline := time.Now().Add(90 * time.Second)
-	for {
-		c, err := client.Dial(client.Options{HostPort: s.Address(), Logger: log.NewStructuredLogger(discardLogger())})
-		if err == nil {
-			_, err = c.CheckHealth(ctx, &client.CheckHealthRequest{})
-			c.Close()
-			if err == nil {
-				return nil
-			}
-		}
-		select {
-		case <-s.done:
-			return fmt.Errorf("temporal dev server exited during start-up (see its log): %v", err)
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-time.After(200 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			_ = s.Kill()
-			return fmt.Errorf("temporal dev server did not answer on %s: %w", s.Address(), err)
-		}
-	}
+	return args
 }
 
 // Stop asks the server to shut down and waits for it.
-func (s *TemporalServer) Stop() error { return stop(s.cmd, s.done) }
+func (s *TemporalServer) Stop() error { return s.srv.Stop() }
 
 // Kill ends the server at once (SIGKILL), as a crash would.
-func (s *TemporalServer) Kill() error { return kill(s.cmd, s.done) }
+func (s *TemporalServer) Kill() error { return s.srv.Kill() }
 
 // Restart starts the server again on the same port and file store.
 func (s *TemporalServer) Restart(ctx context.Context) error {
@@ -161,11 +144,12 @@ func kill(cmd *exec.Cmd, done chan struct{}) error {
 }
 
 // FreePort asks the kernel for an unused TCP port on the loopback.
+// It was free a moment ago only: a server started on it must survive
+// another process taking it first (StartServer does).
 func FreePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	ports, err := FreePorts(1)
 	if err != nil {
 		return 0, err
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return ports[0], nil
 }

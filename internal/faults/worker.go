@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/http"
@@ -11,10 +12,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/daect/expectct/internal/devstack"
 	"github.com/daect/expectct/internal/testenv"
 )
 
@@ -73,11 +74,9 @@ type WorkerProcess struct {
 	cfg  WorkerConfig
 	logs *testenv.SyncBuffer
 
-	mu      sync.Mutex
-	cmd     *exec.Cmd
-	done    chan struct{}
-	metrics string // host:port of the running process's /healthz
-	starts  int
+	mu     sync.Mutex
+	srv    *devstack.Server
+	starts int
 }
 
 // StartWorkerProcess starts the worker and waits until it serves /healthz,
@@ -96,64 +95,64 @@ func StartWorkerProcess(t testing.TB, bin string, cfg WorkerConfig) *WorkerProce
 	return w
 }
 
-// Start runs the worker again after Kill.
+// Start runs the worker again after Kill. Its metrics port is chosen free
+// for each start; devstack.StartServer survives another process taking it.
 func (w *WorkerProcess) Start(t testing.TB) {
 	t.Helper()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.running() {
-		t.Fatalf("faults: worker process already running (pid %d)", w.cmd.Process.Pid)
-	}
-	port, err := freePort()
-	if err != nil {
-		t.Fatalf("faults: %v", err)
+		t.Fatalf("faults: worker process already running (pid %d)", w.srv.Pid())
 	}
 	w.starts++
-	w.metrics = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	fmt.Fprintf(w.logs, "---- start %d ----\n", w.starts)
-	cmd := exec.Command(w.bin, "worker")
-	cmd.Env = append(withoutEnv(os.Environ(), "DATABASE_URL", "TEMPORAL_", "EXPECTCT_", "SMTP_", "MAIL_FROM",
-		"DAECT_", "LOG_"),
-		"DATABASE_URL="+w.cfg.DatabaseURL,
-		"TEMPORAL_ADDRESS="+w.cfg.TemporalAddress,
-		"EXPECTCT_TASK_QUEUE="+w.cfg.TaskQueue,
-		"SMTP_HOST="+w.cfg.SMTPHost,
-		"SMTP_PORT="+strconv.Itoa(w.cfg.SMTPPort),
-		"SMTP_TLS=none",
-		"DAECT_SECRETARIAT_EMAIL="+w.cfg.Secretariat,
-		"EXPECTCT_METRICS_LISTEN="+w.metrics,
-		"LOG_FORMAT=text",
-		"LOG_LEVEL=info",
-	)
-	cmd.Stdout, cmd.Stderr = w.logs, w.logs
-	// The worker dies with the test binary, even if that is killed.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("faults: start %s worker: %v", w.bin, err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(done) }()
-	w.cmd, w.done = cmd, done
-
+	metrics := func(ports []int) string { return net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0])) }
 	client := &http.Client{Timeout: time.Second}
-	deadline := time.Now().Add(60 * time.Second)
-	for {
-		resp, err := client.Get("http://" + w.metrics + "/healthz")
-		if err == nil {
-			_ = resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	srv, err := devstack.StartServer(ctx, devstack.ServerSpec{
+		Name:  "expectct worker",
+		Ports: []int{0},
+		Command: func(ports []int) (*exec.Cmd, error) {
+			cmd := exec.Command(w.bin, "worker")
+			cmd.Env = append(withoutEnv(os.Environ(), "DATABASE_URL", "TEMPORAL_", "EXPECTCT_", "SMTP_", "MAIL_FROM",
+				"DAECT_", "LOG_"),
+				"DATABASE_URL="+w.cfg.DatabaseURL,
+				"TEMPORAL_ADDRESS="+w.cfg.TemporalAddress,
+				"EXPECTCT_TASK_QUEUE="+w.cfg.TaskQueue,
+				"SMTP_HOST="+w.cfg.SMTPHost,
+				"SMTP_PORT="+strconv.Itoa(w.cfg.SMTPPort),
+				"SMTP_TLS=none",
+				"DAECT_SECRETARIAT_EMAIL="+w.cfg.Secretariat,
+				"EXPECTCT_METRICS_LISTEN="+metrics(ports),
+				"LOG_FORMAT=text",
+				"LOG_LEVEL=info",
+			)
+			return cmd, nil
+		},
+		// The worker serves /healthz once its Temporal pollers are started.
+		Ready: func(ctx context.Context, ports []int) error {
+			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+metrics(ports)+"/healthz", nil)
+			if err != nil {
+				return err
 			}
-		}
-		select {
-		case <-done:
-			t.Fatalf("faults: worker process exited during start-up (%v):\n%s", cmd.ProcessState, w.Logs())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("faults: worker process not serving /healthz on %s after 60s:\n%s", w.metrics, w.Logs())
-		}
+			resp, err := client.Do(req)
+			if err != nil {
+				return err
+			}
+			_ = resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("/healthz: %s", resp.Status)
+			}
+			return nil
+		},
+		Timeout: 60 * time.Second,
+		Output:  w.logs,
+	})
+	if err != nil {
+		t.Fatalf("faults: worker process did not start: %v\n%s", err, w.Logs())
 	}
+	w.srv = srv
 }
 
 // Kill ends the worker at once with SIGKILL: no activity finishes, no
@@ -166,11 +165,10 @@ func (w *WorkerProcess) Kill(t testing.TB) {
 	if !w.running() {
 		t.Fatalf("faults: worker process is not running (exited: %v):\n%s", w.state(), w.Logs())
 	}
-	if err := w.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatalf("faults: SIGKILL worker pid %d: %v", w.cmd.Process.Pid, err)
+	if err := w.srv.Kill(); err != nil {
+		t.Fatalf("faults: SIGKILL worker pid %d: %v", w.srv.Pid(), err)
 	}
-	<-w.done
-	fmt.Fprintf(w.logs, "---- SIGKILL (pid %d) ----\n", w.cmd.Process.Pid)
+	fmt.Fprintf(w.logs, "---- SIGKILL (pid %d) ----\n", w.srv.Pid())
 }
 
 // Alive tells whether the worker process is running.
@@ -183,41 +181,21 @@ func (w *WorkerProcess) Alive() bool {
 // Logs is everything the worker processes wrote, start after start.
 func (w *WorkerProcess) Logs() string { return w.logs.String() }
 
-func (w *WorkerProcess) running() bool {
-	if w.cmd == nil {
-		return false
-	}
-	select {
-	case <-w.done:
-		return false
-	default:
-		return true
-	}
-}
+func (w *WorkerProcess) running() bool { return w.srv != nil && !w.srv.Exited() }
 
 func (w *WorkerProcess) state() string {
-	if w.cmd == nil || w.cmd.ProcessState == nil {
+	if w.srv == nil {
 		return "never started"
 	}
-	return w.cmd.ProcessState.String()
+	return w.srv.State()
 }
 
 func (w *WorkerProcess) stop() {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if w.running() {
-		_ = w.cmd.Process.Signal(syscall.SIGKILL)
-		<-w.done
+		_ = w.srv.Kill()
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // withoutEnv drops the variables with one of the prefixes, so the host's

@@ -113,6 +113,16 @@ type StepResult struct {
 	Status Status `json:"status"`
 }
 
+// Timer names, carried as each timer's summary (workflow.TimerOptions) so
+// the history and the audit timeline say what a timer was for, never
+// guessing from its duration.
+const (
+	TimerEmbassyReminder     = "embassy_reminder"
+	TimerEmbassyDeadline     = "embassy_deadline"
+	TimerComplementsDeadline = "complements_deadline"
+	TimerDecisionReminder    = "decision_reminder"
+)
+
 // SignalEmbassyContactSet wakes the applications waiting for an embassy
 // contact in the directory: the API sends it when an admin sets one.
 const SignalEmbassyContactSet = "embassy_contact_set"

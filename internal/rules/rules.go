@@ -70,9 +70,6 @@ type Timers struct {
 	EmbassyDeadline     Duration `yaml:"embassy_deadline" json:"embassy_deadline" validate:"gtfield=EmbassyReminder"`
 	ComplementsDeadline Duration `yaml:"complements_deadline" json:"complements_deadline" validate:"gt=0"`
 	DecisionReminder    Duration `yaml:"decision_reminder" json:"decision_reminder" validate:"gt=0"`
-	// EmbassyContactPoll is how often an application whose destination has no
-	// embassy contact looks again in the directory.
-	EmbassyContactPoll Duration `yaml:"embassy_contact_poll" json:"embassy_contact_poll" validate:"gt=0"`
 }
 
 // Default returns the rules shipped in the binary.

@@ -2,14 +2,13 @@ package testenv
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -18,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/daect/expectct/internal/devstack"
 	"github.com/daect/expectct/internal/mail"
 )
 
@@ -28,7 +28,6 @@ type Mailpit struct {
 
 	base string // HTTP API root, e.g. http://127.0.0.1:1234
 	http *http.Client
-	logs *SyncBuffer
 }
 
 // MailpitMessage is one delivered e-mail as Mailpit parsed it.
@@ -47,102 +46,50 @@ type MailpitMessage struct {
 // a temporary directory, waits until it accepts SMTP and answers its API, and
 // stops it when the test ends. Messages carrying a Message-ID already received
 // are dropped (--ignore-duplicate-ids), as a deduplicating mail system would.
-// Chaos triggers are enabled but idle until SetChaos.
+// Chaos triggers are enabled but idle until SetChaos. A port taken by another
+// process during start-up is survived with fresh ports (devstack.StartServer).
 func StartMailpit(t testing.TB) *Mailpit {
 	t.Helper()
-	bin := filepath.Join(RepoRoot(t), "bin", "mailpit")
-	if _, err := os.Stat(bin); err != nil {
-		t.Fatalf("testenv: Mailpit binary missing (%v): run `make tools` to build bin/mailpit", err)
+	logs := &SyncBuffer{}
+	srv := &devstack.MailServer{
+		Bin:    filepath.Join(RepoRoot(t), "bin", "mailpit"),
+		DBFile: filepath.Join(t.TempDir(), "mailpit.db"),
+		Log:    logs,
+		Args: []string{
+			"--enable-chaos",
+			"--max", "0", // keep every message: a load test may send more than the default 500
+		},
 	}
-	// Free ports are found by binding then releasing them, so another process may
-	// take one in between: try again with new ports rather than fail the test.
-	var errs []string
-	for range 3 {
-		m, err := startMailpit(t, bin)
-		if err == nil {
-			return m
-		}
-		errs = append(errs, err.Error())
-	}
-	t.Fatalf("testenv: Mailpit did not start:\n%s", strings.Join(errs, "\n"))
-	return nil
-}
-
-func startMailpit(t testing.TB, bin string) (*Mailpit, error) {
-	ports, err := freePorts(2)
-	if err != nil {
-		return nil, err
-	}
-	m := &Mailpit{
-		SMTPPort: ports[0],
-		HTTPPort: ports[1],
-		base:     "http://127.0.0.1:" + strconv.Itoa(ports[1]),
-		http:     &http.Client{Timeout: 10 * time.Second},
-		logs:     &SyncBuffer{},
-	}
-	cmd := exec.Command(bin,
-		"--smtp", "127.0.0.1:"+strconv.Itoa(m.SMTPPort),
-		"--listen", "127.0.0.1:"+strconv.Itoa(m.HTTPPort),
-		"--database", filepath.Join(t.TempDir(), "mailpit.db"),
-		"--ignore-duplicate-ids",
-		"--enable-chaos",
-		"--max", "0", // keep every message: a load test may send more than the default 500
-		"--disable-version-check",
-		"--smtp-disable-rdns",
-	)
-	cmd.Env = withoutMailpitEnv(os.Environ())
-	cmd.Stdout = m.logs
-	cmd.Stderr = m.logs
-	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("start %s: %w", bin, err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		_ = cmd.Wait() // the exit status of a killed server says nothing useful
-		close(exited)
-	}()
-	stop := func() {
-		_ = cmd.Process.Kill() // fails only if it already exited, which is what we want
-		<-exited
-	}
-
-	deadline := time.Now().Add(20 * time.Second)
-	for !m.ready() {
-		select {
-		case <-exited:
-			return nil, fmt.Errorf("mailpit exited before it was ready:\n%s", m.logs.String())
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			stop()
-			return nil, fmt.Errorf("mailpit not ready after 20s:\n%s", m.logs.String())
-		}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	if err := srv.Start(ctx); err != nil {
+		t.Fatalf("testenv: Mailpit did not start (run `make tools` to build bin/mailpit): %v", err)
 	}
 	t.Cleanup(func() {
-		stop()
+		_ = srv.Stop()
 		if t.Failed() {
-			t.Logf("mailpit output:\n%s", m.logs.String())
+			t.Logf("mailpit output:\n%s", logs.String())
 		}
 	})
-	return m, nil
+	return &Mailpit{
+		SMTPPort: addrPort(t, srv.SMTPAddr),
+		HTTPPort: addrPort(t, srv.UIAddr),
+		base:     "http://" + srv.UIAddr,
+		http:     &http.Client{Timeout: 10 * time.Second},
+	}
 }
 
-// ready is true once the API answers /readyz and the SMTP port accepts connections.
-func (m *Mailpit) ready() bool {
-	resp, err := m.http.Get(m.base + "/readyz")
+func addrPort(t testing.TB, addr string) int {
+	t.Helper()
+	_, p, err := net.SplitHostPort(addr)
 	if err != nil {
-		return false
+		t.Fatalf("testenv: %v", err)
 	}
-	_ = resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return false
-	}
-	conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(m.SMTPPort), time.Second)
+	port, err := strconv.Atoi(p)
 	if err != nil {
-		return false
+		t.Fatalf("testenv: port of %s: %v", addr, err)
 	}
-	_ = conn.Close()
-	return true
+	return port
 }
 
 // SMTPConfig is a mail.SMTPConfig that delivers to this Mailpit.
@@ -327,29 +274,6 @@ func (m *Mailpit) do(t testing.TB, method, path string, body []byte, v any) {
 			t.Fatalf("testenv: mailpit %s %s: decode: %v", method, path, err)
 		}
 	}
-}
-
-// freePorts returns n distinct loopback ports that were free a moment ago.
-func freePorts(n int) ([]int, error) {
-	ports := make([]int, 0, n)
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return nil, fmt.Errorf("find a free port: %w", err)
-		}
-		// Keep each listener open until all are chosen, so the ports differ.
-		defer l.Close()
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
-	}
-	return ports, nil
-}
-
-// withoutMailpitEnv drops MP_* variables, which Mailpit reads as configuration
-// and which could override the flags above.
-func withoutMailpitEnv(env []string) []string {
-	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool {
-		return strings.HasPrefix(kv, "MP_")
-	})
 }
 
 // SyncBuffer collects a child process's output from its two streams.

@@ -68,7 +68,6 @@ func FastRules() rules.Rules {
 	r.Timers.EmbassyDeadline = rules.Duration(4 * time.Second)
 	r.Timers.ComplementsDeadline = rules.Duration(3 * time.Second)
 	r.Timers.DecisionReminder = rules.Duration(time.Hour)
-	r.Timers.EmbassyContactPoll = rules.Duration(time.Second)
 	return r
 }
 

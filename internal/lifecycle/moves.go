@@ -1,0 +1,54 @@
+package lifecycle
+
+// Move is one transition the journal may record: an event that takes an
+// application from the status of the previous journal row to its own.
+type Move struct {
+	From  Status // "" for the first row
+	Event string
+	To    Status
+}
+
+// moves are the transitions the workflow records (workflows/). The status
+// is the one written with the event, so the embassy's consultation shows
+// from its first row (embassy_contact_missing or embassy_consulted), and
+// the reminders keep the status they remind about.
+var moves = func() map[Move]bool {
+	m := map[Move]bool{}
+	for _, mv := range []Move{
+		{"", EventSubmitted, StatusSubmitted},
+
+		// The directory has no contact: DAECT is told, and the embassy is
+		// consulted once one is set.
+		{StatusSubmitted, EventEmbassyContactMissing, StatusEmbassyConsultation},
+		{StatusSubmitted, EventEmbassyConsulted, StatusEmbassyConsultation},
+		{StatusEmbassyConsultation, EventEmbassyConsulted, StatusEmbassyConsultation},
+		{StatusEmbassyConsultation, EventEmbassyReminded, StatusEmbassyConsultation},
+		{StatusEmbassyConsultation, EventOpinionGiven, StatusUnderReview},
+		{StatusEmbassyConsultation, EventOpinionDeemedGiven, StatusUnderReview},
+
+		{StatusUnderReview, EventComplementsRequested, StatusAwaitingComplements},
+		{StatusAwaitingComplements, EventComplementsReceived, StatusUnderReview},
+		{StatusAwaitingComplements, EventComplementsExpired, StatusClosedWithoutAction},
+		{StatusUnderReview, EventRecommended, StatusAwaitingDecision},
+		// The instruction clock runs during review and while the decision waits.
+		{StatusUnderReview, EventDecisionReminded, StatusUnderReview},
+		{StatusAwaitingDecision, EventDecisionReminded, StatusAwaitingDecision},
+		{StatusAwaitingDecision, EventApproved, StatusApproved},
+		{StatusAwaitingDecision, EventRejected, StatusRejected},
+	} {
+		m[mv] = true
+	}
+	// The applicant may withdraw while the application is open.
+	for _, s := range AllStatuses {
+		if !s.Terminal() {
+			m[Move{s, EventWithdrawn, StatusWithdrawn}] = true
+		}
+	}
+	return m
+}()
+
+// AllowedMove tells whether the journal may record event with status to
+// right after a row with status from ("" when it is the first row).
+func AllowedMove(from Status, event string, to Status) bool {
+	return moves[Move{From: from, Event: event, To: to}]
+}
