@@ -188,7 +188,7 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
-	relay := &outbox.Relay{Store: st, Mailer: sender, Log: log, Poll: cfg.MailPoll}
+	relay := &outbox.Relay{Store: st, Mailer: sender, Log: log, Poll: cfg.MailPoll, Lease: cfg.MailLease}
 	relay.Register(reg)
 	relayDone := make(chan struct{})
 	go func() { defer close(relayDone); relay.Run(ctx) }()

@@ -31,6 +31,7 @@ type Config struct {
 	MailFrom     string
 	Secretariat  string
 	MailPoll     time.Duration
+	MailLease    time.Duration
 
 	Listen         string
 	MetricsListen  string
@@ -73,6 +74,7 @@ func (c *Config) Vars() []Var {
 		{"SMTP_TLS", "smtp-tls", "none", "SMTP transport security: none, starttls or tls", &c.SMTPTLS},
 		{"MAIL_FROM", "mail-from", "EXPE-CT DAECT <expe-ct.noreply@diplomatie.gouv.fr>", "From address of every e-mail", &c.MailFrom},
 		{"EXPECTCT_MAIL_POLL", "mail-poll", "1s", "worker: how often the outbox relay looks for e-mails to send when idle", &c.MailPoll},
+		{"EXPECTCT_MAIL_LEASE", "mail-lease", "2m", "worker: how long the outbox relay reserves an e-mail it is sending; a relay that dies leaves it to another after this (longer than an SMTP conversation)", &c.MailLease},
 		{"DAECT_SECRETARIAT_EMAIL", "secretariat-email", "secretariat.dgm-aect@diplomatie.gouv.fr", "DAECT secretariat's address (notices, reminders)", &c.Secretariat},
 		{"EXPECTCT_LISTEN", "listen", "127.0.0.1:8080", "HTTP API listen address", &c.Listen},
 		{"EXPECTCT_METRICS_LISTEN", "metrics-listen", "127.0.0.1:9090", "worker's /metrics and /healthz listen address", &c.MetricsListen},

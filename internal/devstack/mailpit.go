@@ -27,6 +27,10 @@ type MailServer struct {
 	Log      io.Writer
 	// Args are more Mailpit flags (a test's --enable-chaos, say).
 	Args []string
+	// KeepDuplicates keeps every copy of a message; by default Mailpit drops
+	// a message whose Message-ID it already holds, as a deduplicating mail
+	// system would.
+	KeepDuplicates bool
 
 	srv *Server
 }
@@ -54,8 +58,11 @@ func (m *MailServer) Start(ctx context.Context) error {
 		Ports: []int{smtpPort, uiPort},
 		Command: func(ports []int) (*exec.Cmd, error) {
 			smtp, ui := addrs(ports)
-			args := []string{"--smtp", smtp, "--listen", ui, "--ignore-duplicate-ids",
+			args := []string{"--smtp", smtp, "--listen", ui,
 				"--disable-version-check", "--smtp-disable-rdns", "--quiet"}
+			if !m.KeepDuplicates {
+				args = append(args, "--ignore-duplicate-ids")
+			}
 			if m.DBFile != "" {
 				args = append(args, "--database", m.DBFile)
 			}
@@ -97,6 +104,9 @@ func (m *MailServer) Start(ctx context.Context) error {
 
 // Stop ends Mailpit.
 func (m *MailServer) Stop() error { return m.srv.Stop() }
+
+// Pid is the Mailpit process's ID, to pause it as a stalled server would be.
+func (m *MailServer) Pid() int { return m.srv.Pid() }
 
 // splitAddr splits host:port; an empty address is a free loopback port (0).
 func splitAddr(addr string) (string, int, error) {

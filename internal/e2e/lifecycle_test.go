@@ -236,7 +236,9 @@ func (f *flow) approvalLetter(seq int, embassy string, requested string) mailWan
 }
 
 // checkMails asserts that Mailpit received exactly the wanted e-mails, one
-// each, step after step, with their recipients, subjects and contents.
+// each, with their recipients, subjects and contents. The order of arrival
+// is not checked: the outbox relay promises delivery, at least once, not an
+// order (a retried e-mail may come after a later step's).
 func (f *flow) checkMails(want []mailWant) {
 	f.t.Helper()
 	t := f.t
@@ -253,7 +255,6 @@ func (f *flow) checkMails(want []mailWant) {
 		seqOf[f.key(w)] = w.seq
 	}
 	byKey := map[string]testenv.MailpitMessage{}
-	lastSeq := 0
 	for _, m := range got {
 		keys := m.Headers[mail.HeaderKey]
 		if len(keys) != 1 {
@@ -264,14 +265,9 @@ func (f *flow) checkMails(want []mailWant) {
 			t.Fatalf("e-mail %s received twice:\n%s", k, strings.Join(summary, "\n"))
 		}
 		byKey[k] = m
-		seq, ok := seqOf[k]
-		if !ok {
+		if _, ok := seqOf[k]; !ok {
 			t.Fatalf("unexpected e-mail %s:\n%s", k, strings.Join(summary, "\n"))
 		}
-		if seq < lastSeq {
-			t.Errorf("e-mail %s (step %d) arrived after an e-mail of step %d:\n%s", k, seq, lastSeq, strings.Join(summary, "\n"))
-		}
-		lastSeq = seq
 	}
 	for _, w := range want {
 		k := f.key(w)

@@ -1,6 +1,7 @@
 package faults
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/daect/expectct/internal/devstack"
+	"github.com/daect/expectct/internal/outbox"
 	"github.com/daect/expectct/internal/testenv"
 )
 
@@ -65,6 +67,9 @@ type WorkerConfig struct {
 	SMTPHost        string
 	SMTPPort        int
 	Secretariat     string
+	// MailLease, when set, is the outbox relay's lease (EXPECTCT_MAIL_LEASE):
+	// how soon a killed worker's claimed e-mails are taken up again.
+	MailLease time.Duration
 }
 
 // WorkerProcess is `expectct worker` run as a child process, which the test
@@ -125,6 +130,8 @@ func (w *WorkerProcess) Start(t testing.TB) {
 				"SMTP_TLS=none",
 				"DAECT_SECRETARIAT_EMAIL="+w.cfg.Secretariat,
 				"EXPECTCT_METRICS_LISTEN="+metrics(ports),
+				"EXPECTCT_MAIL_POLL=100ms",
+				"EXPECTCT_MAIL_LEASE="+cmp.Or(w.cfg.MailLease, outbox.DefaultLease).String(),
 				"LOG_FORMAT=text",
 				"LOG_LEVEL=info",
 			)

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -26,6 +27,7 @@ import (
 type Mailpit struct {
 	SMTPPort, HTTPPort int
 
+	srv  *devstack.MailServer
 	base string // HTTP API root, e.g. http://127.0.0.1:1234
 	http *http.Client
 }
@@ -50,6 +52,19 @@ type MailpitMessage struct {
 // process during start-up is survived with fresh ports (devstack.StartServer).
 func StartMailpit(t testing.TB) *Mailpit {
 	t.Helper()
+	return StartMailpitWith(t, MailpitOptions{})
+}
+
+// MailpitOptions change how StartMailpitWith runs Mailpit.
+type MailpitOptions struct {
+	// KeepDuplicates turns the Message-ID duplicate filter off, so a test
+	// sees every copy that was delivered.
+	KeepDuplicates bool
+}
+
+// StartMailpitWith is StartMailpit with options.
+func StartMailpitWith(t testing.TB, opts MailpitOptions) *Mailpit {
+	t.Helper()
 	logs := &SyncBuffer{}
 	srv := &devstack.MailServer{
 		Bin:    filepath.Join(RepoRoot(t), "bin", "mailpit"),
@@ -59,6 +74,7 @@ func StartMailpit(t testing.TB) *Mailpit {
 			"--enable-chaos",
 			"--max", "0", // keep every message: a load test may send more than the default 500
 		},
+		KeepDuplicates: opts.KeepDuplicates,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -72,6 +88,7 @@ func StartMailpit(t testing.TB) *Mailpit {
 		}
 	})
 	return &Mailpit{
+		srv:      srv,
 		SMTPPort: addrPort(t, srv.SMTPAddr),
 		HTTPPort: addrPort(t, srv.UIAddr),
 		base:     "http://" + srv.UIAddr,
@@ -90,6 +107,24 @@ func addrPort(t testing.TB, addr string) int {
 		t.Fatalf("testenv: port of %s: %v", addr, err)
 	}
 	return port
+}
+
+// Pause stops the Mailpit process (SIGSTOP): connections are accepted by
+// the kernel but nothing answers, as with a stalled mail server.
+func (m *Mailpit) Pause(t testing.TB) {
+	t.Helper()
+	if err := syscall.Kill(m.srv.Pid(), syscall.SIGSTOP); err != nil {
+		t.Fatalf("testenv: pause mailpit: %v", err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(m.srv.Pid(), syscall.SIGCONT) })
+}
+
+// Resume lets a paused Mailpit go on (SIGCONT).
+func (m *Mailpit) Resume(t testing.TB) {
+	t.Helper()
+	if err := syscall.Kill(m.srv.Pid(), syscall.SIGCONT); err != nil {
+		t.Fatalf("testenv: resume mailpit: %v", err)
+	}
 }
 
 // SMTPConfig is a mail.SMTPConfig that delivers to this Mailpit.

@@ -58,6 +58,8 @@ type StackOptions struct {
 	Rules *rules.Rules
 	// NoWorker leaves the worker to the test (a child process, say).
 	NoWorker bool
+	// Mailpit sets how the stack's Mailpit runs.
+	Mailpit MailpitOptions
 }
 
 // FastRules are the default rules with timers short enough for end-to-end tests.

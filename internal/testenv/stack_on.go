@@ -46,7 +46,7 @@ func NewStackOn(t testing.TB, opts StackOptions, on Servers) *Stack {
 		srv = Temporal(t)
 	}
 	c := Client(t, srv)
-	s := &Stack{T: t, Store: st, DBURL: dbURL, Temporal: c, Mailpit: StartMailpit(t),
+	s := &Stack{T: t, Store: st, DBURL: dbURL, Temporal: c, Mailpit: StartMailpitWith(t, opts.Mailpit),
 		TaskQueue: "expectct-test-" + randomHex(6), Keys: auth.NewKeys(TokenKey), Rules: FastRules()}
 	if opts.Rules != nil {
 		s.Rules = *opts.Rules
