@@ -41,10 +41,18 @@ type application struct {
 	acts           *activities.Activities
 }
 
-// Application is the workflow of one application, from submission to decision.
+// Application is the workflow of one application, from submission to
+// decision. A long review continues as a new run when Temporal suggests it;
+// the new run takes the state over (in.Resume) and goes on reviewing.
 func Application(ctx workflow.Context, in lifecycle.StartInput) (lifecycle.State, error) {
-	a := &application{
-		st: lifecycle.State{
+	a := &application{prog: in.Rules}
+	clock := in.Rules.Timers.DecisionReminder.D()
+	if in.Resume != nil {
+		a.st = in.Resume.State
+		a.seq, a.recordedSeq = in.Resume.Seq, in.Resume.Seq
+		clock = in.Resume.DecisionClock
+	} else {
+		a.st = lifecycle.State{
 			ApplicationID: in.ApplicationID,
 			Status:        lifecycle.StatusSubmitted,
 			RulesVersion:  in.Rules.Version,
@@ -53,13 +61,12 @@ func Application(ctx workflow.Context, in lifecycle.StartInput) (lifecycle.State
 			SubmittedAt:   workflow.Now(ctx).UTC(),
 			Submitter:     in.Submitter,
 			Steps:         []lifecycle.Step{},
-		},
-		prog: in.Rules,
+		}
+		// The submission takes sequence number 1 before anything can
+		// yield, so no human step can come before it in the journal.
+		a.sequence(ctx, lifecycle.EventSubmitted, in.Submitter,
+			lifecycle.Details{RulesVersion: in.Rules.Version, Flags: in.Flags, Dossier: &in.Dossier})
 	}
-	// The submission takes sequence number 1 before anything can yield, so
-	// no human step can come before it in the journal.
-	a.sequence(ctx, lifecycle.EventSubmitted, in.Submitter,
-		lifecycle.Details{RulesVersion: in.Rules.Version, Flags: in.Flags, Dossier: &in.Dossier})
 	if err := a.registerHandlers(ctx); err != nil {
 		return a.st, err
 	}
@@ -67,20 +74,44 @@ func Application(ctx workflow.Context, in lifecycle.StartInput) (lifecycle.State
 	workflow.Go(ctx, a.recorder)
 	workflow.Go(ctx, a.receiveContactSignals)
 
-	if err := a.consultEmbassy(ctx); err != nil {
+	if in.Resume == nil {
+		if err := a.consultEmbassy(ctx); err != nil {
+			return a.st, err
+		}
+	}
+	if err := a.review(ctx, clock); err != nil {
 		return a.st, err
 	}
-	if err := a.review(ctx); err != nil {
-		return a.st, err
-	}
-	// Every sequenced transition recorded, every update answered.
-	if err := workflow.Await(ctx, func() bool {
-		return a.recordedSeq == a.seq && workflow.AllHandlersFinished(ctx)
-	}); err != nil {
+	if err := a.settle(ctx); err != nil {
 		return a.st, err
 	}
 	a.st.Deadlines = nil
 	return a.st, nil
+}
+
+// settle waits until every sequenced transition is recorded and every
+// update answered.
+func (a *application) settle(ctx workflow.Context) error {
+	return workflow.Await(ctx, func() bool {
+		return a.recordedSeq == a.seq && workflow.AllHandlersFinished(ctx)
+	})
+}
+
+// continueAsNew ends this run and starts the next with the application as
+// it stands, once everything sequenced is recorded; the audit timeline
+// follows the chain of runs.
+func (a *application) continueAsNew(ctx workflow.Context, clock time.Duration) error {
+	if err := a.settle(ctx); err != nil || a.closed() {
+		return err // a step that came meanwhile closed it: this run ends it
+	}
+	return workflow.NewContinueAsNewError(ctx, WorkflowName, lifecycle.StartInput{
+		ApplicationID: a.st.ApplicationID,
+		Submitter:     a.st.Submitter,
+		Dossier:       a.st.Dossier,
+		Rules:         a.prog,
+		Flags:         a.st.Flags,
+		Resume:        &lifecycle.Resume{State: a.st, Seq: a.seq, DecisionClock: clock},
+	})
 }
 
 // consultEmbassy asks the embassy for its avis, reminds it, and moves on
@@ -158,10 +189,13 @@ func (a *application) receiveContactSignals(ctx workflow.Context) {
 
 // review waits for DAECT's instruction and decision. The instruction clock,
 // which reminds DAECT when a decision waits too long, pauses while the
-// applicant is asked for complements.
-func (a *application) review(ctx workflow.Context) error {
-	clock := a.prog.Timers.DecisionReminder.D()
+// applicant is asked for complements. Reminders add history for as long as
+// DAECT waits, so the loop continues as new when Temporal suggests it.
+func (a *application) review(ctx workflow.Context, clock time.Duration) error {
 	for !a.st.Status.Terminal() {
+		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
+			return a.continueAsNew(ctx, clock)
+		}
 		current := a.st.Status
 		changed := func() bool { return a.st.Status != current }
 		switch current {

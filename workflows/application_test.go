@@ -12,9 +12,11 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/daect/expectct/activities"
 	"github.com/daect/expectct/internal/dossier"
@@ -494,4 +496,54 @@ func TestUpdateRefusals(t *testing.T) {
 func withCountry(d dossier.Dossier, cc string) dossier.Dossier {
 	d.Partner.Country = cc
 	return d
+}
+
+// TestLongReviewContinuesAsNew: when Temporal suggests it, a review that
+// waits continues as a new run; the new run takes the state over and its
+// transitions carry on the same sequence.
+func TestLongReviewContinuesAsNew(t *testing.T) {
+	h := newHarness(t)
+	h.update(time.Hour, lifecycle.UpdateOpinion, lifecycle.OpinionInput{Actor: embassySN, Opinion: "favorable", Comment: "ok"})
+	h.env.RegisterDelayedCallback(func() { h.env.SetContinueAsNewSuggested(true) }, 2*day)
+	h.env.ExecuteWorkflow(workflows.WorkflowName, lifecycle.StartInput{
+		ApplicationID: "EXP-TEST", Submitter: applicant, Dossier: exampleDossier(t), Rules: testRules(),
+	})
+	var can *workflow.ContinueAsNewError
+	if err := h.env.GetWorkflowError(); !errors.As(err, &can) {
+		t.Fatalf("workflow ended with %v, want to continue as new", err)
+	}
+	var next lifecycle.StartInput
+	if err := converter.GetDefaultDataConverter().FromPayloads(can.Input, &next); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"submitted", "embassy_consulted", "opinion_given", "decision_reminded"}
+	if got := h.eventNames(); !slices.Equal(got, want) {
+		t.Fatalf("first run recorded %v, want %v", got, want)
+	}
+	if next.Resume == nil || next.Resume.Seq != 4 || next.Resume.State.Status != lifecycle.StatusUnderReview ||
+		next.Resume.DecisionClock != testRules().Timers.DecisionReminder.D() {
+		t.Fatalf("continued with %+v", next.Resume)
+	}
+
+	h2 := newHarness(t)
+	h2.update(time.Hour, lifecycle.UpdateRecommend, lifecycle.RecommendInput{Actor: instructor, Recommendation: "approve", Amount: dossier.Euros(3000), Comment: "ok"})
+	h2.update(2*time.Hour, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: instructorAsDecider, Decision: "approve", Amount: dossier.Euros(3000)})
+	h2.update(3*time.Hour, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: decider, Decision: "approve", Amount: dossier.Euros(3000)})
+	h2.env.ExecuteWorkflow(workflows.WorkflowName, next)
+	if err := h2.env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var st lifecycle.State
+	if err := h2.env.GetWorkflowResult(&st); err != nil {
+		t.Fatal(err)
+	}
+	if len(h2.events) != 2 || h2.events[0].Seq != 5 || h2.events[0].Event != "recommended" || h2.events[1].Seq != 6 {
+		t.Fatalf("second run recorded %+v, want recommended (5) and approved (6)", h2.events)
+	}
+	if st.Decision == nil || st.Decision.Actor.ID != decider.ID {
+		t.Fatalf("decision %+v: the four-eyes rule must see the first run's steps", st.Decision)
+	}
+	if st.Status != lifecycle.StatusApproved || len(st.Steps) != 6 || st.Opinion == nil {
+		t.Fatalf("final state %s with %d steps, opinion %+v", st.Status, len(st.Steps), st.Opinion)
+	}
 }

@@ -84,21 +84,45 @@ type Timeline struct {
 // clients use the SDK's default converter.
 var dataConverter = converter.GetDefaultDataConverter()
 
-// loadHistory reads the whole event history of the application's latest
-// run. found is false when Temporal no longer has it (retention passed) or
-// never had it.
+// loadHistory reads the whole event history of the application: its latest
+// run, preceded by the runs it continued from, oldest first. found is false
+// when Temporal no longer has it (retention passed) or never had it; runs
+// older than the retention are left out.
 func loadHistory(ctx context.Context, c client.Client, applicationID string) (events []*historypb.HistoryEvent, found bool, err error) {
-	it := c.GetWorkflowHistory(ctx, applicationID, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	for runID := ""; ; {
+		run, err := loadRun(ctx, c, applicationID, runID)
+		var nf *serviceerror.NotFound
+		if errors.As(err, &nf) {
+			return events, len(events) > 0, nil
+		}
+		if err != nil {
+			return nil, false, err
+		}
+		events = append(run, events...)
+		runID = run[0].GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId()
+		if runID == "" {
+			return events, true, nil
+		}
+	}
+}
+
+// loadRun reads one run's history; runID "" is the latest.
+func loadRun(ctx context.Context, c client.Client, applicationID, runID string) ([]*historypb.HistoryEvent, error) {
+	var events []*historypb.HistoryEvent
+	it := c.GetWorkflowHistory(ctx, applicationID, runID, false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 	for it.HasNext() {
 		ev, err := it.Next()
 		if err != nil {
 			var nf *serviceerror.NotFound
 			if errors.As(err, &nf) {
-				return nil, false, nil
+				return nil, err
 			}
-			return nil, false, fmt.Errorf("read the workflow history of %s: %w", applicationID, err)
+			return nil, fmt.Errorf("read the workflow history of %s: %w", applicationID, err)
 		}
 		events = append(events, ev)
 	}
-	return events, len(events) > 0, nil
+	if len(events) == 0 {
+		return nil, serviceerror.NewNotFound("no history for " + applicationID)
+	}
+	return events, nil
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/daect/expectct/activities"
 	"github.com/daect/expectct/internal/audit"
+	"github.com/daect/expectct/internal/devstack"
 	"github.com/daect/expectct/internal/dossier"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/rules"
@@ -54,8 +55,13 @@ type stack struct {
 
 func newStack(t *testing.T) *stack {
 	t.Helper()
+	return newStackOn(t, testenv.Temporal(t))
+}
+
+func newStackOn(t *testing.T, server *devstack.TemporalServer) *stack {
+	t.Helper()
 	st, _ := testenv.Database(t)
-	c := testenv.Client(t, testenv.Temporal(t))
+	c := testenv.Client(t, server)
 	tq := "audit-" + unique()
 	// E-mails stay in the outbox: no relay runs, the audit reads no mail.
 	w := worker.New(c, tq, &activities.Activities{Store: st, Secretariat: "secretariat@example.org",
@@ -691,5 +697,49 @@ func TestEarlyAnswerLeavesNoReminderLine(t *testing.T) {
 	}
 	if r := s.verify(id); !r.OK {
 		t.Errorf("Verify: %+v", r.Problems)
+	}
+}
+
+// TestTimelineFollowsTheRunChain: a review long enough for Temporal to
+// suggest continuing as new (here after 60 events) goes on in a new run;
+// the timeline and verify read every run, oldest first.
+func TestTimelineFollowsTheRunChain(t *testing.T) {
+	s := newStackOn(t, testenv.OwnTemporal(t, "limit.historyCount.suggestContinueAsNew=60"))
+	r := testRules()
+	r.Timers.DecisionReminder = rules.Duration(500 * time.Millisecond)
+	id, run := s.start(r)
+	s.waitConsulted(id)
+	s.update(id, lifecycle.UpdateOpinion, lifecycle.OpinionInput{Actor: embassySN, Opinion: "favorable", Comment: "ok"})
+	deadline := time.Now().Add(time.Minute)
+	for {
+		d, err := s.c.DescribeWorkflow(ctxFor(t), id, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d.WorkflowExecution.RunID != run.GetRunID() {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the review never continued as new")
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	s.update(id, lifecycle.UpdateWithdraw, lifecycle.WithdrawInput{Actor: applicant, Reason: "Mission reportée"})
+	s.finish(run, lifecycle.StatusWithdrawn)
+
+	tl, err := audit.History(ctxFor(t), s.c, s.st, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := find(t, tl, "the submission", func(e audit.Entry) bool {
+		return e.Step == audit.StepTransitionScheduled && e.Details["event"] == lifecycle.EventSubmitted
+	})
+	chained, _ := find(t, tl, "the new run", func(e audit.Entry) bool { return e.Step == audit.StepWorkflowContinuedAsNew })
+	last, _ := find(t, tl, "the withdrawal", acceptedUpdate(lifecycle.UpdateWithdraw))
+	if first > chained || chained > last {
+		t.Errorf("submission at %d, new run at %d, withdrawal at %d: want the runs in order\n%s", first, chained, last, dump(tl))
+	}
+	if rep := s.verify(id); !rep.OK {
+		t.Errorf("Verify across runs: %+v", rep.Problems)
 	}
 }

@@ -34,6 +34,9 @@ type TemporalServer struct {
 	Headless bool   // no Web UI
 	DBFile   string // SQLite file; the server keeps its state there
 	Log      io.Writer
+	// DynamicConfig are more "key=value" server settings, e.g. a low
+	// history length at which continue-as-new is suggested.
+	DynamicConfig []string
 
 	srv *Server
 }
@@ -92,6 +95,9 @@ func (s *TemporalServer) args(ports []int) []string {
 		// Updates on the dev server: lift the per-workflow in-flight limit so
 		// concurrent human steps queue instead of failing.
 		"--dynamic-config-value", "history.maxInFlightUpdates=100",
+	}
+	for _, kv := range s.DynamicConfig {
+		args = append(args, "--dynamic-config-value", kv)
 	}
 	if s.Headless {
 		args = append(args, "--headless")

@@ -241,6 +241,18 @@ type StartInput struct {
 	Rules         rules.Rules     `json:"rules"`
 	// Flags are warnings raised at submission (orange travel advice).
 	Flags []string `json:"flags,omitempty"`
+	// Resume, set when a run continues as new, carries the application as
+	// the previous run left it; the submission is not recorded again.
+	Resume *Resume `json:"resume,omitempty"`
+}
+
+// Resume is what a new run of an application's workflow takes over from
+// the previous one: its state, the last sequence number (all recorded) and
+// what is left of the instruction clock.
+type Resume struct {
+	State         State         `json:"state"`
+	Seq           int           `json:"seq"`
+	DecisionClock time.Duration `json:"decision_clock"`
 }
 
 // Step is one thing that happened, as the status query reports it.

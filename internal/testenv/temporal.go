@@ -52,10 +52,11 @@ func Temporal(t testing.TB) *devstack.TemporalServer {
 }
 
 // OwnTemporal starts a dev server for this test alone, on a file store, so
-// the test may kill and restart it.
-func OwnTemporal(t testing.TB) *devstack.TemporalServer {
+// the test may kill and restart it, or give it its own dynamic settings
+// ("key=value").
+func OwnTemporal(t testing.TB, dynamicConfig ...string) *devstack.TemporalServer {
 	t.Helper()
-	s, err := startTemporal(RepoRoot(t), filepath.Join(t.TempDir(), "temporal.db"))
+	s, err := startTemporal(RepoRoot(t), filepath.Join(t.TempDir(), "temporal.db"), dynamicConfig...)
 	if err != nil {
 		t.Fatalf("Temporal dev server is required: %v", err)
 	}
@@ -63,12 +64,13 @@ func OwnTemporal(t testing.TB) *devstack.TemporalServer {
 	return s
 }
 
-func startTemporal(root, dbFile string) (*devstack.TemporalServer, error) {
+func startTemporal(root, dbFile string, dynamicConfig ...string) (*devstack.TemporalServer, error) {
 	s := &devstack.TemporalServer{
-		Bin:      filepath.Join(root, "bin", "temporal"),
-		Headless: true,
-		DBFile:   dbFile,
-		Log:      os.Stderr,
+		Bin:           filepath.Join(root, "bin", "temporal"),
+		Headless:      true,
+		DBFile:        dbFile,
+		Log:           os.Stderr,
+		DynamicConfig: dynamicConfig,
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
