@@ -107,7 +107,6 @@ func (a *application) continueAsNew(ctx workflow.Context, clock time.Duration) e
 	return workflow.NewContinueAsNewError(ctx, WorkflowName, lifecycle.StartInput{
 		ApplicationID: a.st.ApplicationID,
 		Submitter:     a.st.Submitter,
-		Dossier:       a.st.Dossier,
 		Rules:         a.prog,
 		Flags:         a.st.Flags,
 		Resume:        &lifecycle.Resume{State: a.st, Seq: a.seq, DecisionClock: clock},

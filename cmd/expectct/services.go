@@ -190,9 +190,11 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 	defer w.Stop()
 	relay := &outbox.Relay{Store: st, Mailer: sender, Log: log, Poll: cfg.MailPoll, Lease: cfg.MailLease}
 	relay.Register(reg)
+	// The relay stops with the worker, whatever ends it.
+	relayCtx, stopRelay := context.WithCancel(ctx)
 	relayDone := make(chan struct{})
-	go func() { defer close(relayDone); relay.Run(ctx) }()
-	defer func() { <-relayDone }()
+	go func() { defer close(relayDone); relay.Run(relayCtx) }()
+	defer func() { stopRelay(); <-relayDone }()
 	log.Info("worker started", "task_queue", cfg.TaskQueue, "temporal", cfg.TemporalAddress)
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))

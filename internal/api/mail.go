@@ -7,7 +7,7 @@ import (
 )
 
 // failedMailAttempts is how many failed attempts make a still-retried
-// e-mail worth an operator's look (about an hour of backoff).
+// e-mail worth an operator's look (about 20 minutes of backoff).
 const failedMailAttempts = 10
 
 // FailedMail lists the e-mails the mail server refused for good, and those

@@ -139,8 +139,9 @@ func (s *Server) step(st stepRoute) func(*request) (int, any, error) {
 			err = h.Get(ctx, &state)
 		}
 		if err != nil && ctx.Err() != nil && s.accepted(r.Context(), r.appID, updateID) {
-			// The step was accepted and is being recorded (the database or
-			// the mail server is slow): it will complete, so say so rather
+			// The step was accepted and is being recorded (the database is
+			// slow, or an earlier transition is still being recorded): it
+			// will complete, so say so rather
 			// than invite a retry that would be refused (unless it carries
 			// the same Idempotency-Key).
 			s.Log.Warn("step accepted, still being recorded", "application_id", r.appID, "step", st.update, "update_id", updateID)

@@ -242,7 +242,8 @@ type StartInput struct {
 	// Flags are warnings raised at submission (orange travel advice).
 	Flags []string `json:"flags,omitempty"`
 	// Resume, set when a run continues as new, carries the application as
-	// the previous run left it; the submission is not recorded again.
+	// the previous run left it, dossier included (Dossier is then empty);
+	// the submission is not recorded again.
 	Resume *Resume `json:"resume,omitempty"`
 }
 

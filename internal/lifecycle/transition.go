@@ -105,14 +105,6 @@ type Transition struct {
 	State *State `json:"state,omitempty"`
 }
 
-// StepResult is what a human step's update returns once its transition is
-// recorded: where it stands in the journal. The API then reads the state
-// from the read model, which that transition wrote.
-type StepResult struct {
-	Seq    int    `json:"seq"`
-	Status Status `json:"status"`
-}
-
 // Timer names, carried as each timer's summary (workflow.TimerOptions) so
 // the history and the audit timeline say what a timer was for, never
 // guessing from its duration.

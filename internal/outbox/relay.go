@@ -11,7 +11,6 @@ package outbox
 
 import (
 	"context"
-	"errors"
 	"log/slog"
 	"time"
 
@@ -94,59 +93,82 @@ func (r *Relay) Run(ctx context.Context) {
 }
 
 // RunOnce claims one batch of due e-mails and tries each; it returns how
-// many it claimed.
+// many it claimed. A row is only sent while this relay's lease on it lasts:
+// each send must end a margin before the lease does, and the rows there is
+// no time left for, or that ctx's end leaves untried, are given back.
 func (r *Relay) RunOnce(ctx context.Context) (int, error) {
 	limit := r.Batch
 	if limit <= 0 {
 		limit = DefaultBatch
 	}
-	batch, err := r.Store.ClaimMail(ctx, orDefault(r.Lease, DefaultLease), limit)
+	lease := orDefault(r.Lease, DefaultLease)
+	// Measured on this clock from before the claim, so the database's clock
+	// never matters.
+	leaseEnds := time.Now().Add(lease - lease/4)
+	batch, err := r.Store.ClaimMail(ctx, lease, limit)
 	if err != nil {
 		return 0, err
 	}
-	for _, m := range batch {
-		if err := r.deliver(ctx, m); err != nil {
+	for i, m := range batch {
+		if ctx.Err() != nil || time.Until(leaseEnds) < lease/4 {
+			r.release(batch[i:])
+			return len(batch), ctx.Err()
+		}
+		if err := r.deliver(ctx, m, leaseEnds); err != nil {
+			r.release(batch[i+1:])
 			return len(batch), err
 		}
 	}
 	return len(batch), nil
 }
 
-// deliver sends one claimed row and records the outcome.
-func (r *Relay) deliver(ctx context.Context, m store.OutboxMail) error {
-	log := r.log().With("application_id", m.ApplicationID, "seq", m.Seq, "template", m.Template,
-		"key", m.DedupKey, "attempt", m.Attempts)
-	sendErr := r.Mailer.Send(ctx, mail.Message{Key: m.DedupKey, To: m.To, Cc: m.Cc,
-		Rendered: mail.Rendered{Subject: m.Subject, Text: m.Text, HTML: m.HTML}})
-	// The outcome is recorded even when ctx ends now: a sent e-mail left
-	// unmarked would be sent again.
-	mark, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+// release gives back rows claimed but not tried.
+func (r *Relay) release(rows []store.OutboxMail) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	switch {
-	case sendErr == nil:
-		if err := r.Store.MarkSent(mark, m.ID); err != nil {
-			return err
-		}
-		r.count(func(m *relayMetrics) prometheus.Counter { return m.sent })
-		log.Info("e-mail sent", "message_id", m.MessageID)
-	case mail.IsPermanent(sendErr):
-		if err := r.Store.MarkRefused(mark, m.ID, sendErr); err != nil {
-			return err
-		}
-		r.count(func(m *relayMetrics) prometheus.Counter { return m.refused })
-		log.Error("e-mail refused for good by the mail server; listed by `expectct mail failed`", "error", sendErr)
-	default:
-		delay := Backoff(m.Attempts)
-		if err := r.Store.MarkRetry(mark, m.ID, sendErr, delay); err != nil {
-			return err
-		}
-		r.count(func(m *relayMetrics) prometheus.Counter { return m.retried })
-		log.Warn("e-mail not delivered, will retry", "error", sendErr, "retry_in", delay)
-		if errors.Is(sendErr, context.Canceled) {
-			return sendErr
+	for _, m := range rows {
+		if _, err := r.Store.ReleaseMail(ctx, m); err != nil {
+			r.log().Warn("could not give back a claimed e-mail; it is due again when its lease ends", "key", m.DedupKey, "error", err)
 		}
 	}
-	return nil
+}
+
+// deliver sends one claimed row, within the lease, and records the outcome.
+// A send under way is finished even when ctx ends (a worker stopping): cut
+// short, the e-mail could have left without being marked, and go again.
+func (r *Relay) deliver(ctx context.Context, m store.OutboxMail, leaseEnds time.Time) error {
+	log := r.log().With("application_id", m.ApplicationID, "seq", m.Seq, "template", m.Template,
+		"key", m.DedupKey, "attempt", m.Attempts)
+	sendCtx, cancelSend := context.WithDeadline(context.WithoutCancel(ctx), leaseEnds)
+	sendErr := r.Mailer.Send(sendCtx, mail.Message{Key: m.DedupKey, To: m.To, Cc: m.Cc,
+		Rendered: mail.Rendered{Subject: m.Subject, Text: m.Text, HTML: m.HTML}})
+	cancelSend()
+	mark, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	var held bool
+	var err error
+	switch {
+	case sendErr == nil:
+		if held, err = r.Store.MarkSent(mark, m); err == nil && held {
+			r.count(func(m *relayMetrics) prometheus.Counter { return m.sent })
+			log.Info("e-mail sent", "message_id", m.MessageID)
+		}
+	case mail.IsPermanent(sendErr):
+		if held, err = r.Store.MarkRefused(mark, m, sendErr); err == nil && held {
+			r.count(func(m *relayMetrics) prometheus.Counter { return m.refused })
+			log.Error("e-mail refused for good by the mail server; listed by `expectct mail failed`", "error", sendErr)
+		}
+	default:
+		delay := Backoff(m.Attempts)
+		if held, err = r.Store.MarkRetry(mark, m, sendErr, delay); err == nil && held {
+			r.count(func(m *relayMetrics) prometheus.Counter { return m.retried })
+			log.Warn("e-mail not delivered, will retry", "error", sendErr, "retry_in", delay)
+		}
+	}
+	if err == nil && !held {
+		log.Warn("lease on the e-mail lost before its outcome was recorded; another relay has it", "send_error", sendErr)
+	}
+	return err
 }
 
 // Backoff is the wait before the next attempt after the given number of

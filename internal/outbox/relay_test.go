@@ -173,3 +173,29 @@ func TestBackoffDoublesUpToFiveMinutes(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiredLeaseRecordsNothing: a relay whose lease ran out cannot mark
+// the row another relay has claimed since.
+func TestExpiredLeaseRecordsNothing(t *testing.T) {
+	st, _ := testenv.Database(t)
+	ctx := context.Background()
+	queue(t, st, 1, "contact@ville.example.fr")
+	slow, err := st.ClaimMail(ctx, 200*time.Millisecond, 1)
+	if err != nil || len(slow) != 1 {
+		t.Fatalf("first claim: %v %v", slow, err)
+	}
+	if again, _ := st.ClaimMail(ctx, time.Minute, 1); len(again) != 0 {
+		t.Fatal("a leased row was claimed twice")
+	}
+	time.Sleep(300 * time.Millisecond)
+	fresh, err := st.ClaimMail(ctx, time.Minute, 1)
+	if err != nil || len(fresh) != 1 {
+		t.Fatalf("claim after the lease ended: %v %v", fresh, err)
+	}
+	if ok, err := st.MarkSent(ctx, slow[0]); err != nil || ok {
+		t.Fatalf("the expired lease marked the row: %v %v", ok, err)
+	}
+	if ok, err := st.MarkSent(ctx, fresh[0]); err != nil || !ok {
+		t.Fatalf("the current lease could not mark the row: %v %v", ok, err)
+	}
+}

@@ -80,6 +80,8 @@ type OutboxMail struct {
 	LastError     string     `json:"last_error,omitempty"`
 	SentAt        *time.Time `json:"sent_at,omitempty"`
 	RefusedAt     *time.Time `json:"refused_at,omitempty"`
+	// LeaseUntil is set while a relay holds the row; it is the claim's token.
+	LeaseUntil *time.Time `json:"-"`
 }
 
 // ErrConflict reports a transition recorded differently before: the same

@@ -9,12 +9,12 @@ import (
 
 // outboxColumns are read by every outbox query, in scanMail's order.
 const outboxColumns = `id, dedup_key, application_id, seq, template, recipients, cc, subject, body_text, body_html,
-	message_id, attempts, COALESCE(last_error, ''), sent_at, refused_at`
+	message_id, attempts, COALESCE(last_error, ''), sent_at, refused_at, lease_until`
 
 func scanMail(r pgx.CollectableRow) (OutboxMail, error) {
 	var m OutboxMail
 	err := r.Scan(&m.ID, &m.DedupKey, &m.ApplicationID, &m.Seq, &m.Template, &m.To, &m.Cc, &m.Subject, &m.Text, &m.HTML,
-		&m.MessageID, &m.Attempts, &m.LastError, &m.SentAt, &m.RefusedAt)
+		&m.MessageID, &m.Attempts, &m.LastError, &m.SentAt, &m.RefusedAt, &m.LeaseUntil)
 	return m, err
 }
 
@@ -40,25 +40,42 @@ func (s *Store) ClaimMail(ctx context.Context, lease time.Duration, limit int) (
 	return mails, unavailable(err)
 }
 
+// The Mark functions record the outcome of a claimed row's delivery. Each
+// takes the lease it was claimed with and changes the row only while that
+// lease is the row's: a relay whose lease ran out leaves the row to the one
+// that claimed it since. ok tells whether the row was still held.
+
 // MarkSent records a delivered e-mail.
-func (s *Store) MarkSent(ctx context.Context, id int64) error {
-	_, err := s.Pool.Exec(ctx, `UPDATE outbox SET sent_at = now(), lease_until = NULL, last_error = NULL WHERE id = $1`, id)
-	return unavailable(err)
+func (s *Store) MarkSent(ctx context.Context, m OutboxMail) (ok bool, err error) {
+	return s.markClaimed(ctx, m, `sent_at = now(), lease_until = NULL, last_error = NULL`)
 }
 
 // MarkRetry records a temporary delivery failure; the row is due again after
 // the delay.
-func (s *Store) MarkRetry(ctx context.Context, id int64, cause error, after time.Duration) error {
-	_, err := s.Pool.Exec(ctx, `UPDATE outbox SET lease_until = NULL, last_error = $2,
-		next_attempt_at = now() + make_interval(secs => $3) WHERE id = $1`, id, cause.Error(), after.Seconds())
-	return unavailable(err)
+func (s *Store) MarkRetry(ctx context.Context, m OutboxMail, cause error, after time.Duration) (ok bool, err error) {
+	return s.markClaimed(ctx, m, `lease_until = NULL, last_error = $3, next_attempt_at = now() + make_interval(secs => $4)`,
+		cause.Error(), after.Seconds())
 }
 
 // MarkRefused records a permanent refusal by the mail server: the row is
 // never tried again and stays listed for operators (FailedMail).
-func (s *Store) MarkRefused(ctx context.Context, id int64, cause error) error {
-	_, err := s.Pool.Exec(ctx, `UPDATE outbox SET lease_until = NULL, last_error = $2, refused_at = now() WHERE id = $1`, id, cause.Error())
-	return unavailable(err)
+func (s *Store) MarkRefused(ctx context.Context, m OutboxMail, cause error) (ok bool, err error) {
+	return s.markClaimed(ctx, m, `lease_until = NULL, last_error = $3, refused_at = now()`, cause.Error())
+}
+
+// ReleaseMail gives back a claimed row that was not tried: it is due again
+// at once, and the claim does not count as an attempt.
+func (s *Store) ReleaseMail(ctx context.Context, m OutboxMail) (ok bool, err error) {
+	return s.markClaimed(ctx, m, `lease_until = NULL, attempts = attempts - 1`)
+}
+
+func (s *Store) markClaimed(ctx context.Context, m OutboxMail, set string, args ...any) (bool, error) {
+	tag, err := s.Pool.Exec(ctx, `UPDATE outbox SET `+set+` WHERE id = $1 AND lease_until = $2`,
+		append([]any{m.ID, m.LeaseUntil}, args...)...)
+	if err != nil {
+		return false, unavailable(err)
+	}
+	return tag.RowsAffected() == 1, nil
 }
 
 // FailedMail lists the e-mails the mail server refused for good, and those
@@ -84,11 +101,12 @@ func (s *Store) MailOf(ctx context.Context, applicationID string) ([]OutboxMail,
 	return mails, unavailable(err)
 }
 
-// OutboxCount counts queued e-mails; unsent only when pendingOnly.
+// OutboxCount counts queued e-mails; only those still to send when
+// pendingOnly (neither sent nor refused for good).
 func (s *Store) OutboxCount(ctx context.Context, pendingOnly bool) (int, error) {
 	q := `SELECT count(*) FROM outbox`
 	if pendingOnly {
-		q += ` WHERE sent_at IS NULL`
+		q += ` WHERE sent_at IS NULL AND refused_at IS NULL`
 	}
 	var n int
 	err := s.Pool.QueryRow(ctx, q).Scan(&n)
