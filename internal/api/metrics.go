@@ -6,12 +6,16 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/daect/expectct/internal/lifecycle"
 )
 
 // metrics counts and times the API's requests by route and status.
 type metrics struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	// refusedAnonymous counts requests refused for want of a valid token.
+	refusedAnonymous *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -27,8 +31,17 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Buckets: []float64{.005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30},
 		}, []string{"route"}),
 	}
-	reg.MustRegister(m.requests, m.duration)
+	m.refusedAnonymous = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "expectct_unauthenticated_total", Help: "Requests refused with 401 (no or invalid token), by action; not stored in the attempts table.",
+	}, []string{"action"})
+	reg.MustRegister(m.requests, m.duration, m.refusedAnonymous)
 	return m
+}
+
+func (m *metrics) unauthenticated(action lifecycle.Action) {
+	if m != nil {
+		m.refusedAnonymous.WithLabelValues(string(action)).Inc()
+	}
 }
 
 type statusRecorder struct {

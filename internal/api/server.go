@@ -1,7 +1,8 @@
 // Package api is the HTTP API of expectct: JSON under /v1, bearer tokens,
 // RFC 9457 problems. Human steps call the workflow's Updates and wait for
 // their result, so the caller learns at once whether the step was accepted.
-// Every refused or unauthorized attempt is written to the attempts table.
+// Every refused attempt by an identified caller is written to the attempts
+// table; requests without a valid token are counted, not stored.
 package api
 
 import (
@@ -40,6 +41,8 @@ type Server struct {
 	Registry prometheus.Registerer
 	// Now is the clock; tests may set it.
 	Now func() time.Time
+
+	m *metrics
 }
 
 // route is one endpoint: its pattern, the action it performs (for the
@@ -85,6 +88,7 @@ func (s *Server) Handler() http.Handler {
 		s.UpdateTimeout = 30 * time.Second
 	}
 	m := newMetrics(s.Registry)
+	s.m = m
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		mux.Handle(rt.method+" "+rt.path, m.wrap(rt.method+" "+rt.path, s.authenticated(rt)))
@@ -151,8 +155,9 @@ func (s *Server) authenticated(rt route) http.Handler {
 	})
 }
 
-// refused writes a refusal to the attempts table (the history never shows
-// it) and to the log. 404 and 503 are not attempts against the rules.
+// refused writes a refusal by an identified caller to the attempts table
+// (the history never shows it) and every refusal to the log. 404 and 503
+// are not attempts against the rules.
 func (s *Server) refused(req *request, p *Problem) {
 	log := s.Log.With("action", req.action, "application_id", req.appID, "actor", req.actor.ID,
 		"role", req.actor.Role, "status", p.Status, "reason", p.Detail)
@@ -162,6 +167,13 @@ func (s *Server) refused(req *request, p *Problem) {
 	}
 	log.Warn("request refused")
 	if p.Status == http.StatusNotFound {
+		return
+	}
+	// Without a valid token nobody is identified: such requests are counted,
+	// not stored, so anonymous traffic can neither fill the attempts table
+	// nor write lines into an application's timeline.
+	if p.Status == http.StatusUnauthorized {
+		s.m.unauthenticated(req.action)
 		return
 	}
 	actorID := req.actor.ID

@@ -39,7 +39,8 @@ type badRequest struct {
 // loopback: malformed, truncated, oversized and ill-typed bodies, missing,
 // forged, expired and unsigned tokens, wrong roles, bad queries, unknown
 // applications. Every one gets its 4xx problem, never a 5xx nor a dropped
-// connection; every refusal but the 404s is in the attempts log; nothing
+// connection; every refusal of an identified caller but the 404s is in the
+// attempts log, and none of the unauthenticated ones (401); nothing
 // reaches the applications, the journal or the outbox; and a valid
 // submission succeeds afterwards.
 func TestBadTraffic(t *testing.T) {
@@ -83,7 +84,7 @@ func TestBadTraffic(t *testing.T) {
 	phase(fmt.Sprintf("%d bad requests", total))
 
 	perKind := make([]map[int]int, len(kinds))
-	notFound := 0
+	notLogged := 0 // 404s and 401s: not attempts by anyone identified
 	for _, res := range results {
 		k := kinds[res.kind]
 		if perKind[res.kind] == nil {
@@ -94,8 +95,8 @@ func TestBadTraffic(t *testing.T) {
 			continue
 		}
 		perKind[res.kind][res.status]++
-		if res.status == http.StatusNotFound {
-			notFound++
+		if res.status == http.StatusNotFound || res.status == http.StatusUnauthorized {
+			notLogged++
 		}
 		if res.status != k.want {
 			t.Errorf("%s: %d %s, want %d", k.name, res.status, truncate(res.body), k.want)
@@ -113,8 +114,8 @@ func TestBadTraffic(t *testing.T) {
 		t.Logf("%-40s %v", k.name, perKind[i])
 	}
 
-	// Every refusal except the 404s is logged as an attempt.
-	wantAttempts := total - notFound
+	// Every refusal except the 404s and the 401s is logged as an attempt.
+	wantAttempts := total - notLogged
 	waitFor(t, 30*time.Second, "the refused attempts logged", func() (bool, string) {
 		n := count(t, s.Store, `SELECT count(*) FROM attempts`)
 		return n == wantAttempts, fmt.Sprintf("%d attempts logged, want %d", n, wantAttempts)
