@@ -100,8 +100,10 @@ func apiCmd() *cobra.Command {
 		Short: "Serve the HTTP API",
 		Args:  cobra.NoArgs,
 	}, func(ctx context.Context, cfg *config.Config) error {
-		log := cfg.Logger()
-		return runAPI(ctx, cfg, log, nil)
+		if err := cfg.CheckTokenKey(); err != nil {
+			return err
+		}
+		return runAPI(ctx, cfg, cfg.Logger(), nil)
 	})
 }
 
@@ -118,7 +120,7 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, ready cha
 	defer st.Close()
 	defer c.Close()
 	if cfg.TokenKey == config.DevTokenKey {
-		log.Warn("EXPECTCT_TOKEN_KEY is not set: tokens are signed with the public development key")
+		log.Warn("tokens are signed with the public development key: fit for this workstation only")
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))

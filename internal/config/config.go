@@ -4,6 +4,7 @@
 package config
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -50,9 +51,28 @@ type Config struct {
 }
 
 // DevTokenKey signs tokens when EXPECTCT_TOKEN_KEY is not set. It is public
-// by construction: fine on a laptop, refused nowhere, so production must set
-// its own key (docs/operations.md).
+// by construction: only `expectct dev` accepts it, on a workstation; `expectct
+// api` refuses to start with it (CheckTokenKey).
 const DevTokenKey = "expectct-dev-signing-key-not-for-production"
+
+// MinTokenKeyBytes is the shortest signing key `expectct api` accepts.
+const MinTokenKeyBytes = 32
+
+// CheckTokenKey refuses a signing key anyone could know or guess: the public
+// development key, or one shorter than MinTokenKeyBytes. Anyone holding the
+// key can mint a token of any role.
+func (c *Config) CheckTokenKey() error {
+	switch {
+	case c.TokenKey == DevTokenKey:
+		return errors.New("EXPECTCT_TOKEN_KEY is not set: the API refuses the public development key " +
+			"(anyone could sign tokens with it); set at least 32 random bytes, e.g. `openssl rand -base64 48`, " +
+			"or use `expectct dev` on a workstation")
+	case len(c.TokenKey) < MinTokenKeyBytes:
+		return fmt.Errorf("EXPECTCT_TOKEN_KEY is %d bytes long: the API needs at least %d random bytes, e.g. `openssl rand -base64 48`",
+			len(c.TokenKey), MinTokenKeyBytes)
+	}
+	return nil
+}
 
 // Var is one configuration variable, for the flags and the README table.
 type Var struct {

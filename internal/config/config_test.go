@@ -59,3 +59,23 @@ func TestMalformedEnvironmentIsReported(t *testing.T) {
 		})
 	}
 }
+
+func TestAPIRefusesAKeyAnyoneCouldKnow(t *testing.T) {
+	for _, tc := range []struct {
+		key, want string
+	}{
+		{config.DevTokenKey, "public development key"},
+		{"short-secret", "12 bytes long"},
+		{"", "0 bytes long"},
+		{strings.Repeat("k", 31), "31 bytes long"},
+		{strings.Repeat("k", 32), ""},
+	} {
+		err := (&config.Config{TokenKey: tc.key}).CheckTokenKey()
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("key of %d bytes refused: %v", len(tc.key), err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+			t.Errorf("key %q: %v, want an error saying %q", tc.key, err, tc.want)
+		}
+	}
+}

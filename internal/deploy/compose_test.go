@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -111,9 +112,14 @@ func loadCompose(t *testing.T) composeFile {
 	return c
 }
 
-// TestComposeConfigIsValid has docker-compose itself parse, interpolate and
-// validate the file, as `docker compose up` would before starting anything.
-func TestComposeConfigIsValid(t *testing.T) {
+// composeSecrets are the values docker-compose.yml has no default for: each
+// deployment writes its own in .env.
+var composeSecrets = []string{"POSTGRES_PASSWORD", "EXPECTCT_DB_PASSWORD", "TEMPORAL_DB_PASSWORD", "EXPECTCT_TOKEN_KEY"}
+
+// composeConfig runs `docker-compose config -q` on the file with the given
+// secrets in the environment (and none of the caller's).
+func composeConfig(t *testing.T, secrets map[string]string) (string, error) {
+	t.Helper()
 	root := repoRoot(t)
 	bin, err := exec.LookPath("docker-compose")
 	if err != nil {
@@ -124,11 +130,48 @@ func TestComposeConfigIsValid(t *testing.T) {
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "-f", filepath.Join(root, "docker-compose.yml"), "config", "-q")
 	cmd.Dir = root
+	for _, kv := range os.Environ() {
+		if !slices.ContainsFunc(composeSecrets, func(v string) bool { return strings.HasPrefix(kv, v+"=") }) {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	for k, v := range secrets {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("docker-compose config -q rejects docker-compose.yml: %v\n%s", err, out.String())
+	err = cmd.Run()
+	return out.String(), err
+}
+
+// TestComposeConfigIsValid has docker-compose itself parse, interpolate and
+// validate the file, as `docker compose up` would before starting anything.
+func TestComposeConfigIsValid(t *testing.T) {
+	secrets := map[string]string{}
+	for _, k := range composeSecrets {
+		secrets[k] = "a-value-of-at-least-32-random-bytes-" + k
+	}
+	if out, err := composeConfig(t, secrets); err != nil {
+		t.Fatalf("docker-compose config -q rejects docker-compose.yml: %v\n%s", err, out)
+	}
+}
+
+// TestComposeShipsNoSecrets: without its own passwords and signing key, the
+// stack refuses to start and says which value is missing, instead of running
+// with values anyone can read in the repository.
+func TestComposeShipsNoSecrets(t *testing.T) {
+	for _, missing := range composeSecrets {
+		secrets := map[string]string{}
+		for _, k := range composeSecrets {
+			if k != missing {
+				secrets[k] = "a-value-of-at-least-32-random-bytes-" + k
+			}
+		}
+		out, err := composeConfig(t, secrets)
+		if err == nil || !strings.Contains(out, "set "+missing+" in .env") {
+			t.Errorf("without %s: %v\n%s\nwant a refusal naming it", missing, err, out)
+		}
 	}
 }
 
