@@ -452,6 +452,8 @@ func TestUpdateRefusals(t *testing.T) {
 		{"approval recommended without amount", 84 * time.Hour, lifecycle.UpdateRecommend, lifecycle.RecommendInput{Actor: instructor, Recommendation: "approve", Comment: "c"}, lifecycle.ErrInvalidInput, "amount"},
 		// Awaiting decision (from 4 days; decision at 5 days).
 		{"decision by the instructor's own decider account (four-eyes)", 108 * time.Hour, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: instructorAsDecider, Decision: "approve", Amount: dossier.Euros(100)}, lifecycle.ErrForbidden, "four-eyes"},
+		{"decision by the instructor's ID in other case (four-eyes)", 108 * time.Hour, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: lifecycle.Actor{ID: "Instructor.One", Role: lifecycle.RoleDecider}, Decision: "approve", Amount: dossier.Euros(100)}, lifecycle.ErrForbidden, "four-eyes"},
+		{"decision by the instructor's ID with a trailing space (four-eyes)", 108 * time.Hour, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: lifecycle.Actor{ID: "instructor.one ", Role: lifecycle.RoleDecider}, Decision: "approve", Amount: dossier.Euros(100)}, lifecycle.ErrForbidden, "four-eyes"},
 		{"decision by an instructor", 108 * time.Hour, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: instructor, Decision: "approve", Amount: dossier.Euros(100)}, lifecycle.ErrForbidden, "may not"},
 		{"refusal without motivation", 108 * time.Hour, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: decider, Decision: "reject"}, lifecycle.ErrInvalidInput, "motivation"},
 		{"grant above the request", 108 * time.Hour, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: decider, Decision: "approve", Amount: dossier.Euros(4000)}, lifecycle.ErrInvalidInput, "max_requested"},

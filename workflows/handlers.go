@@ -218,7 +218,7 @@ func (a *application) recommend(ctx workflow.Context, in lifecycle.RecommendInpu
 // being recorded counts.
 func (a *application) instructedBy(id string) bool {
 	return slices.ContainsFunc(a.st.Steps, func(s lifecycle.Step) bool {
-		return s.Actor.Role == lifecycle.RoleInstructor && s.Actor.ID == id
+		return s.Actor.Role == lifecycle.RoleInstructor && lifecycle.SamePerson(s.Actor.ID, id)
 	})
 }
 

@@ -74,6 +74,11 @@ func CheckActor(a lifecycle.Actor) error {
 	if strings.TrimSpace(a.ID) == "" {
 		return errors.New("subject is empty")
 	}
+	// "instructeur " and "instructeur" would be two people to the
+	// four-eyes rule.
+	if strings.TrimSpace(a.ID) != a.ID {
+		return errors.New("subject has leading or trailing spaces")
+	}
 	// The actor travels into the logs, the journal and the e-mails of every
 	// step it takes: refuse at the door what the steps would refuse.
 	if err := dossier.ValidateStruct(a); err != nil {

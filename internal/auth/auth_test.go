@@ -77,6 +77,8 @@ func TestIssueRefusesIncompleteScope(t *testing.T) {
 	keys := auth.NewKeys("k1")
 	for _, a := range []lifecycle.Actor{
 		{ID: "", Role: lifecycle.RoleInstructor},
+		{ID: "instructeur ", Role: lifecycle.RoleDecider},
+		{ID: " instructeur", Role: lifecycle.RoleDecider},
 		{ID: "x", Role: lifecycle.RoleApplicant, SIREN: "123456789"},
 		{ID: "x", Role: lifecycle.RoleEmbassy},
 		{ID: "x", Role: lifecycle.RoleEmbassy, Countries: []string{"sn"}},

@@ -75,6 +75,13 @@ type Actor struct {
 	Countries []string `json:"countries,omitempty"`
 }
 
+// SamePerson tells whether two actor IDs name the same person: IDs are
+// compared without regard to case or surrounding spaces, so "Instructeur"
+// cannot pass the four-eyes rule against "instructeur".
+func SamePerson(a, b string) bool {
+	return strings.EqualFold(strings.TrimSpace(a), strings.TrimSpace(b))
+}
+
 // System is the engine acting on a timer.
 var System = Actor{ID: "expectct", Role: RoleSystem}
 
