@@ -23,6 +23,7 @@ import (
 	"github.com/daect/expectct/activities"
 	"github.com/daect/expectct/internal/api"
 	"github.com/daect/expectct/internal/auth"
+	"github.com/daect/expectct/internal/codec"
 	"github.com/daect/expectct/internal/config"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/mail"
@@ -82,7 +83,16 @@ func connect(ctx context.Context, cfg *config.Config, logger *slog.Logger, metri
 	if err != nil {
 		return nil, nil, fmt.Errorf("%w\nPostgreSQL must be reachable at DATABASE_URL (start it with `pg_ctlcluster 15 main start` or `docker compose up postgres`, then run `expectct migrate`)", err)
 	}
-	opts := client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk"))}
+	pc, err := codec.Parse(cfg.CodecKeys)
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	if pc == nil {
+		logger.Warn("EXPECTCT_CODEC_KEYS is not set: Temporal payloads (dossiers, steps) travel and are stored in clear; fit for a workstation only")
+	}
+	opts := client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
+		Logger: sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk")), DataConverter: codec.DataConverter(pc)}
 	if metrics != nil {
 		opts.MetricsHandler = metrics
 	}

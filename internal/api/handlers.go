@@ -217,7 +217,7 @@ func (s *Server) list(r *request) (int, any, error) {
 }
 
 func (s *Server) history(r *request) (int, any, error) {
-	tl, err := audit.History(r.Context(), s.Temporal, s.Store, r.appID)
+	tl, err := audit.History(r.Context(), s.Temporal, s.Codec, s.Store, r.appID)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -225,7 +225,7 @@ func (s *Server) history(r *request) (int, any, error) {
 }
 
 func (s *Server) verify(r *request) (int, any, error) {
-	rep, err := audit.Verify(r.Context(), s.Temporal, s.Store, r.URL.Query().Get("application_id"))
+	rep, err := audit.Verify(r.Context(), s.Temporal, s.Codec, s.Store, r.URL.Query().Get("application_id"))
 	if err != nil {
 		return 0, nil, err
 	}

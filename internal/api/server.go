@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/daect/expectct/internal/auth"
+	"github.com/daect/expectct/internal/codec"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/rules"
 	"github.com/daect/expectct/internal/store"
@@ -37,6 +38,9 @@ type Server struct {
 	MaxBodyBytes  int64
 	UpdateTimeout time.Duration
 	Log           *slog.Logger
+	// Codec opens the sealed histories the audit reads; it must be the one
+	// Temporal's client was given (nil: payloads in clear).
+	Codec *codec.Codec
 	// Registry receives the API's metrics; nil means no metrics.
 	Registry prometheus.Registerer
 	// Now is the clock; tests may set it.

@@ -19,6 +19,8 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
+
+	"github.com/daect/expectct/internal/codec"
 )
 
 // Where a timeline entry comes from.
@@ -80,15 +82,15 @@ type Timeline struct {
 	Entries       []Entry `json:"entries"`
 }
 
-// dataConverter decodes the payloads of the history: the workflow and its
-// clients use the SDK's default converter.
+// dataConverter decodes the payloads of the history once the codec has
+// opened them (loadHistory): under the codec, the SDK's default converter.
 var dataConverter = converter.GetDefaultDataConverter()
 
 // loadHistory reads the whole event history of the application: its latest
 // run, preceded by the runs it continued from, oldest first. found is false
 // when Temporal no longer has it (retention passed) or never had it; runs
 // older than the retention are left out.
-func loadHistory(ctx context.Context, c client.Client, applicationID string) (events []*historypb.HistoryEvent, found bool, err error) {
+func loadHistory(ctx context.Context, c client.Client, pc *codec.Codec, applicationID string) (events []*historypb.HistoryEvent, found bool, err error) {
 	for runID := ""; ; {
 		run, err := loadRun(ctx, c, applicationID, runID)
 		var nf *serviceerror.NotFound
@@ -97,6 +99,9 @@ func loadHistory(ctx context.Context, c client.Client, applicationID string) (ev
 		}
 		if err != nil {
 			return nil, false, err
+		}
+		if err := pc.DecodeHistory(ctx, run); err != nil {
+			return nil, false, fmt.Errorf("open the sealed history of %s: %w", applicationID, err)
 		}
 		events = append(run, events...)
 		runID = run[0].GetWorkflowExecutionStartedEventAttributes().GetContinuedExecutionRunId()

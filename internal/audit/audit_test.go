@@ -240,7 +240,7 @@ func (s *stack) rewrite(sql string, args ...any) {
 
 func (s *stack) verify(id string) audit.Report {
 	s.t.Helper()
-	r, err := audit.Verify(ctxFor(s.t), s.c, s.st, id)
+	r, err := audit.Verify(ctxFor(s.t), s.c, nil, s.st, id)
 	if err != nil {
 		s.t.Fatalf("Verify(%q): %v", id, err)
 	}
@@ -306,7 +306,7 @@ func TestHistoryOfAnApprovedApplication(t *testing.T) {
 	s.update(id, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: decider, Decision: lifecycle.DecisionApprove, Amount: dossier.Euros(2800)})
 	s.finish(run, lifecycle.StatusApproved)
 
-	tl, err := audit.History(ctxFor(t), s.c, s.st, id)
+	tl, err := audit.History(ctxFor(t), s.c, nil, s.st, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -413,7 +413,7 @@ func TestHistoryNamesTheTimers(t *testing.T) {
 	s.update(id, lifecycle.UpdateWithdraw, lifecycle.WithdrawInput{Actor: applicant, Reason: "Mission reportée"})
 	s.finish(run, lifecycle.StatusWithdrawn)
 
-	tl, err := audit.History(ctxFor(t), s.c, s.st, id)
+	tl, err := audit.History(ctxFor(t), s.c, nil, s.st, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -604,7 +604,7 @@ func TestHistoryOnceTemporalHasForgotten(t *testing.T) {
 	// the shared server is asynchronous and takes unbounded time under load.)
 	ctx := ctxFor(t)
 	forgetful := testenv.Client(t, testenv.OwnTemporal(t))
-	tl, err := audit.History(ctx, forgetful, s.st, id)
+	tl, err := audit.History(ctx, forgetful, nil, s.st, id)
 	if err != nil {
 		t.Fatalf("History without the Temporal history: %v", err)
 	}
@@ -619,7 +619,7 @@ func TestHistoryOnceTemporalHasForgotten(t *testing.T) {
 		t.Errorf("journal steps %v, want %v", steps, want)
 	}
 	verify := func() audit.Report {
-		r, err := audit.Verify(ctx, forgetful, s.st, id)
+		r, err := audit.Verify(ctx, forgetful, nil, s.st, id)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -637,10 +637,10 @@ func TestHistoryOnceTemporalHasForgotten(t *testing.T) {
 func TestUnknownApplication(t *testing.T) {
 	s := newStack(t)
 	ctx := ctxFor(t)
-	if _, err := audit.History(ctx, s.c, s.st, "EXP-NOSUCH-"+unique()); !errors.Is(err, store.ErrNotFound) {
+	if _, err := audit.History(ctx, s.c, nil, s.st, "EXP-NOSUCH-"+unique()); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("History of an unknown application: %v, want ErrNotFound", err)
 	}
-	if _, err := audit.Verify(ctx, s.c, s.st, "EXP-NOSUCH-"+unique()); !errors.Is(err, store.ErrNotFound) {
+	if _, err := audit.Verify(ctx, s.c, nil, s.st, "EXP-NOSUCH-"+unique()); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("Verify of an unknown application: %v, want ErrNotFound", err)
 	}
 	// No application at all: nothing to check, nothing wrong.
@@ -673,7 +673,7 @@ func TestEarlyAnswerLeavesNoReminderLine(t *testing.T) {
 	s.update(id, lifecycle.UpdateWithdraw, lifecycle.WithdrawInput{Actor: applicant, Reason: "Mission reportée"})
 	s.finish(run, lifecycle.StatusWithdrawn)
 
-	tl, err := audit.History(ctxFor(t), s.c, s.st, id)
+	tl, err := audit.History(ctxFor(t), s.c, nil, s.st, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -727,7 +727,7 @@ func TestTimelineFollowsTheRunChain(t *testing.T) {
 	s.update(id, lifecycle.UpdateWithdraw, lifecycle.WithdrawInput{Actor: applicant, Reason: "Mission reportée"})
 	s.finish(run, lifecycle.StatusWithdrawn)
 
-	tl, err := audit.History(ctxFor(t), s.c, s.st, id)
+	tl, err := audit.History(ctxFor(t), s.c, nil, s.st, id)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/daect/expectct/internal/codec"
 	"github.com/daect/expectct/internal/dossier"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/store"
@@ -25,8 +26,8 @@ import (
 // left out. When Temporal no longer has the history (retention passed), the
 // journal and the attempts alone are returned: the journal is the long-term
 // record. An application neither knows is an error wrapping store.ErrNotFound.
-func History(ctx context.Context, c client.Client, st *store.Store, applicationID string) (Timeline, error) {
-	events, found, err := loadHistory(ctx, c, applicationID)
+func History(ctx context.Context, c client.Client, pc *codec.Codec, st *store.Store, applicationID string) (Timeline, error) {
+	events, found, err := loadHistory(ctx, c, pc, applicationID)
 	if err != nil {
 		return Timeline{}, err
 	}

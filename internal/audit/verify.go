@@ -15,6 +15,7 @@ import (
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/daect/expectct/internal/codec"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/store"
 )
@@ -53,7 +54,7 @@ const verifyConcurrency = 8
 // journal and the read model are checked alone. An unknown applicationID is
 // an error wrapping store.ErrNotFound; problems found are in the report,
 // not errors.
-func Verify(ctx context.Context, c client.Client, st *store.Store, applicationID string) (Report, error) {
+func Verify(ctx context.Context, c client.Client, pc *codec.Codec, st *store.Store, applicationID string) (Report, error) {
 	ids := []string{applicationID}
 	if applicationID == "" {
 		var err error
@@ -79,7 +80,7 @@ func Verify(ctx context.Context, c client.Client, st *store.Store, applicationID
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			problems, err := verifyOne(ctx, c, st, id)
+			problems, err := verifyOne(ctx, c, pc, st, id)
 			if err != nil {
 				cancel(err)
 				return
@@ -101,12 +102,12 @@ func Verify(ctx context.Context, c client.Client, st *store.Store, applicationID
 }
 
 // verifyOne checks one application; its problems are ordered by seq.
-func verifyOne(ctx context.Context, c client.Client, st *store.Store, id string) ([]Problem, error) {
+func verifyOne(ctx context.Context, c client.Client, pc *codec.Codec, st *store.Store, id string) ([]Problem, error) {
 	journal, rm, err := readJournal(ctx, st, id)
 	if err != nil {
 		return nil, err
 	}
-	events, found, err := loadHistory(ctx, c, id)
+	events, found, err := loadHistory(ctx, c, pc, id)
 	if err != nil {
 		return nil, err
 	}

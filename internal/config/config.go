@@ -33,6 +33,7 @@ type Config struct {
 	Secretariat  string
 	MailPoll     time.Duration
 	MailLease    time.Duration
+	CodecKeys    string
 
 	Listen         string
 	MetricsListen  string
@@ -99,6 +100,7 @@ func (c *Config) Vars() []Var {
 		{"EXPECTCT_LISTEN", "listen", "127.0.0.1:8080", "HTTP API listen address", &c.Listen},
 		{"EXPECTCT_METRICS_LISTEN", "metrics-listen", "127.0.0.1:9090", "worker's /metrics and /healthz listen address", &c.MetricsListen},
 		{"EXPECTCT_TOKEN_KEY", "token-key", DevTokenKey, "HMAC key signing the API's bearer tokens (set it in production)", &c.TokenKey},
+		{"EXPECTCT_CODEC_KEYS", "codec-keys", "", "keys sealing every Temporal payload (AES-256-GCM): id=base64 of 32 bytes, comma-separated, the first current; empty: payloads in clear (workstations only)", &c.CodecKeys},
 		{"EXPECTCT_RULES_FILE", "rules-file", "", "programme rules YAML (empty: the embedded defaults)", &c.RulesFile},
 		{"EXPECTCT_MAX_BODY_BYTES", "max-body-bytes", "1048576", "largest request body the API reads", &c.MaxBodyBytes},
 		{"EXPECTCT_UPDATE_TIMEOUT", "update-timeout", "30s", "how long the API waits for a human step to be recorded", &c.UpdateTimeout},

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/daect/expectct/internal/audit"
+	"github.com/daect/expectct/internal/codec"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/mail"
 	"github.com/daect/expectct/internal/store"
@@ -31,6 +32,8 @@ type System struct {
 	// every workflow on it must have its journal, and no journal may lack
 	// its workflow.
 	TaskQueue string
+	// Codec, when set, is the one the stack's Temporal clients seal with.
+	Codec *codec.Codec
 	// Mailpit, when set, received every e-mail of the test: each outbox row
 	// must be there exactly once, to its recipients, and nothing else.
 	Mailpit *testenv.Mailpit
@@ -223,7 +226,7 @@ func CheckInvariants(t testing.TB, sys System) {
 	snap := CheckRecords(t, sys.Store)
 	ids := snap.IDs()
 
-	rep, err := audit.Verify(ctx, sys.Temporal, sys.Store, "")
+	rep, err := audit.Verify(ctx, sys.Temporal, sys.Codec, sys.Store, "")
 	if err != nil {
 		t.Fatalf("invariant: audit.Verify: %v", err)
 	}

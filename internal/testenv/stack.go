@@ -21,6 +21,7 @@ import (
 	"github.com/daect/expectct/activities"
 	"github.com/daect/expectct/internal/api"
 	"github.com/daect/expectct/internal/auth"
+	"github.com/daect/expectct/internal/codec"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/mail"
 	"github.com/daect/expectct/internal/outbox"
@@ -60,6 +61,8 @@ type StackOptions struct {
 	NoWorker bool
 	// Mailpit sets how the stack's Mailpit runs.
 	Mailpit MailpitOptions
+	// Codec, when set, seals every payload the stack's clients send.
+	Codec *codec.Codec
 }
 
 // FastRules are the default rules with timers short enough for end-to-end tests.

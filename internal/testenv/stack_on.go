@@ -45,7 +45,7 @@ func NewStackOn(t testing.TB, opts StackOptions, on Servers) *Stack {
 	if srv == nil {
 		srv = Temporal(t)
 	}
-	c := Client(t, srv)
+	c := Client(t, srv, opts.Codec)
 	s := &Stack{T: t, Store: st, DBURL: dbURL, Temporal: c, Mailpit: StartMailpitWith(t, opts.Mailpit),
 		TaskQueue: "expectct-test-" + randomHex(6), Keys: auth.NewKeys(TokenKey), Rules: FastRules()}
 	if opts.Rules != nil {
@@ -54,7 +54,7 @@ func NewStackOn(t testing.TB, opts StackOptions, on Servers) *Stack {
 	if !opts.NoWorker {
 		s.Worker = s.StartWorker()
 	}
-	s.Server = &api.Server{Temporal: c, Store: st, Keys: s.Keys, Rules: s.Rules, TaskQueue: s.TaskQueue,
+	s.Server = &api.Server{Temporal: c, Codec: opts.Codec, Store: st, Keys: s.Keys, Rules: s.Rules, TaskQueue: s.TaskQueue,
 		UpdateTimeout: 20 * time.Second, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	s.API = httptest.NewServer(s.Server.Handler())
 	t.Cleanup(s.API.Close)

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 
+	"github.com/daect/expectct/internal/codec"
 	"github.com/daect/expectct/internal/devstack"
 )
 
@@ -80,10 +81,15 @@ func startTemporal(root, dbFile string, dynamicConfig ...string) (*devstack.Temp
 	return s, nil
 }
 
-// Client connects to a dev server; closed when the test ends.
-func Client(t testing.TB, s *devstack.TemporalServer) client.Client {
+// Client connects to a dev server, sealing payloads with the codec when one
+// is given; closed when the test ends.
+func Client(t testing.TB, s *devstack.TemporalServer, pc ...*codec.Codec) client.Client {
 	t.Helper()
-	c, err := client.Dial(client.Options{HostPort: s.Address(), Logger: QuietLogger()})
+	var sealer *codec.Codec
+	if len(pc) > 0 {
+		sealer = pc[0]
+	}
+	c, err := client.Dial(client.Options{HostPort: s.Address(), Logger: QuietLogger(), DataConverter: codec.DataConverter(sealer)})
 	if err != nil {
 		t.Fatalf("connect to Temporal at %s: %v", s.Address(), err)
 	}
