@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/daect/expectct/internal/devstack"
-	"github.com/daect/expectct/internal/outbox"
 	"github.com/daect/expectct/internal/testenv"
 )
 
@@ -71,6 +70,11 @@ type WorkerConfig struct {
 	// how soon a killed worker's claimed e-mails are taken up again.
 	MailLease time.Duration
 }
+
+// testMailLease is the relay's lease unless a test sets one: the tests kill
+// workers mid-send and wait seconds, not the production lease's minutes, for
+// the e-mails to leave. Mailpit answers in milliseconds, well within it.
+const testMailLease = 5 * time.Second
 
 // WorkerProcess is `expectct worker` run as a child process, which the test
 // may SIGKILL and start again, as a crash and a supervisor restart would.
@@ -131,7 +135,7 @@ func (w *WorkerProcess) Start(t testing.TB) {
 				"DAECT_SECRETARIAT_EMAIL="+w.cfg.Secretariat,
 				"EXPECTCT_METRICS_LISTEN="+metrics(ports),
 				"EXPECTCT_MAIL_POLL=100ms",
-				"EXPECTCT_MAIL_LEASE="+cmp.Or(w.cfg.MailLease, outbox.DefaultLease).String(),
+				"EXPECTCT_MAIL_LEASE="+cmp.Or(w.cfg.MailLease, testMailLease).String(),
 				"LOG_FORMAT=text",
 				"LOG_LEVEL=info",
 			)

@@ -26,8 +26,8 @@ type answer struct {
 // SIGKILLs it at four points of the applications' lives: while submissions
 // are being recorded, while the applications wait for a human (a step is
 // sent while no worker runs), after a decision is committed while its letter
-// cannot be delivered (Mailpit refuses with 451), and the moment a decision
-// is committed. After each restart the applications carry on; at the end
+// cannot be delivered (Mailpit refuses with 451, the relay is retrying),
+// and the moment a decision is committed. After each restart the applications carry on; at the end
 // each has exactly its journal and its e-mails, once.
 func TestWorkerKilled(t *testing.T) {
 	t.Parallel()
@@ -90,8 +90,8 @@ func TestWorkerKilled(t *testing.T) {
 	phase("kill 2")
 
 	// 3. Killed after the decision on the first application is committed,
-	// while Mailpit refuses its letter (451): the activity is retrying the
-	// e-mail. Then the mail server recovers and a new worker takes over.
+	// while Mailpit refuses its letter (451): the outbox relay is retrying
+	// the e-mail. Then the mail server recovers and a new worker takes over.
 	s.Mailpit.SetChaos(t, testenv.MailpitChaos{Recipient: testenv.MailpitTrigger{ErrorCode: 451, Probability: 100}})
 	go func() { r, err := a.decide(testenv.Decider, ids[0], true); done <- answer{r, err} }()
 	letter := fmt.Sprintf("%s/%d/%s/applicant", ids[0], len(approvedPath), lifecycle.MailDecisionApproved)
@@ -102,8 +102,8 @@ func TestWorkerKilled(t *testing.T) {
 		}
 		return row.Attempts >= 1 && row.SentAt == nil, fmt.Sprintf("%d attempt(s), sent at %v", row.Attempts, row.SentAt)
 	})
-	// Let the failed attempt reach the server, which then waits 500 ms
-	// before retrying: the kill lands between two attempts.
+	// Let the failed attempt be recorded; the relay then waits 5 s before
+	// the next one: the kill lands between two attempts.
 	time.Sleep(150 * time.Millisecond)
 	w.Kill(t)
 	if got := journalEvents(t, s.Store, ids[0]); len(got) != len(approvedPath) || got[len(got)-1] != lifecycle.EventApproved {
@@ -118,8 +118,8 @@ func TestWorkerKilled(t *testing.T) {
 	s.Mailpit.SetChaos(t, testenv.MailpitChaos{})
 	w.Start(t)
 	ans = <-done
-	// The decision was accepted before the kill; its answer waits for the
-	// letter, so a slow recovery may exceed the API's update timeout (503).
+	// The decision was recorded before the kill (its letter waits in the
+	// outbox); a slow recovery may still exceed the API's update timeout.
 	expect(t, "decision whose letter was pending at the kill", ans.r, ans.err, 200, 202, 503)
 	t.Logf("decision answered %d across the kill", ans.r.Status)
 	phase("kill 3")
