@@ -96,7 +96,9 @@ func (s *Stack) StartWorker() sdkworker.Worker {
 		s.T.Fatalf("start worker: %v", err)
 	}
 	s.T.Cleanup(w.Stop)
-	s.StartRelay(&outbox.Relay{Store: s.Store, Mailer: sender, Log: quiet, Poll: 100 * time.Millisecond})
+	// A short lease: a row whose outcome could not be recorded (the database
+	// cut by a fault test) is taken up again in seconds, not minutes.
+	s.StartRelay(&outbox.Relay{Store: s.Store, Mailer: sender, Log: quiet, Poll: 100 * time.Millisecond, Lease: 5 * time.Second})
 	return w
 }
 
