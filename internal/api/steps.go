@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	"github.com/google/uuid"
 	commonpb "go.temporal.io/api/common/v1"
 	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/api/serviceerror"
 	updatepb "go.temporal.io/api/update/v1"
 	"go.temporal.io/api/workflowservice/v1"
 
@@ -147,6 +149,13 @@ func (s *Server) step(st stepRoute) func(*request) (int, any, error) {
 			s.Log.Warn("step accepted, still being recorded", "application_id", r.appID, "step", st.update, "update_id", updateID)
 			return http.StatusAccepted, StepAccepted{ApplicationID: r.appID, UpdateID: updateID, Step: st.update,
 				Message: "accepted; being recorded / acceptée ; en cours d'enregistrement"}, nil
+		}
+		var notFound *serviceerror.NotFound
+		if errors.As(err, &notFound) {
+			// The application exists (its scope was just read), so Temporal
+			// not finding a run to update means the workflow has closed, for
+			// instance a withdrawal that won a race with this step.
+			return 0, nil, errConflict("the application is closed: no further step is possible")
 		}
 		if err != nil {
 			return 0, nil, err
