@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 GO    ?= go
 BIN   := $(CURDIR)/bin
-TOOLS := $(BIN)/temporal $(BIN)/mailpit $(BIN)/workflowcheck $(BIN)/staticcheck
+TOOLS := $(BIN)/temporal $(BIN)/mailpit $(BIN)/oidc-provider $(BIN)/workflowcheck $(BIN)/staticcheck
 
 .PHONY: all build tools run test lint unit bench clean replay-histories
 
@@ -20,6 +20,11 @@ $(BIN)/temporal: tools/temporal/go.mod
 
 $(BIN)/mailpit: tools/mailpit/go.mod
 	cd tools/mailpit && $(GO) build -o $(BIN)/ tool
+
+# The local OpenID provider (people and service accounts of the dev stack and
+# the tests) is ours, in the main module.
+$(BIN)/oidc-provider: $(wildcard tools/oidc/*.go) go.mod
+	$(GO) build -o $@ ./tools/oidc
 
 $(BIN)/workflowcheck $(BIN)/staticcheck: tools/check/go.mod
 	cd tools/check && $(GO) build -o $(BIN)/ tool

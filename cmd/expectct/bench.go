@@ -32,6 +32,7 @@ func configDefault(env string) string {
 
 func benchCmd() *cobra.Command {
 	o := bench.Options{}
+	signIn := bench.SignIn{ClientID: configDefault("EXPECTCT_OIDC_CLIENT_ID")}
 	var binDir, store string
 	var failOnMiss bool
 	cmd := &cobra.Command{
@@ -48,8 +49,9 @@ filtered list query and status reads, with the worker's resident memory.
 
 --standalone starts its own Temporal dev server, Mailpit, database, worker and API (child
 processes of this binary) and removes them at the end. Without it, the run goes against the
-running stack named by --api, --temporal-address, --task-queue, --database-url and
---token-key; give --worker-pid and --api-pid to read their memory.`,
+running stack named by --api, --temporal-address, --task-queue and --database-url, its people
+signing in on --oidc-issuer with --oidc-password (expectct dev's ready-made people hold their
+roles already); give --worker-pid and --api-pid to read their memory.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			output := cmd.Flag("output").Value.String()
@@ -74,6 +76,9 @@ running stack named by --api, --temporal-address, --task-queue, --database-url a
 				return fmt.Errorf("--temporal-store must be file or memory, not %q", store)
 			}
 			o.Stack.DatabaseURL = o.DatabaseURL
+			if !o.Standalone {
+				o.SignIn = &signIn
+			}
 			if o.Standalone {
 				exe, err := os.Executable()
 				if err != nil {
@@ -117,7 +122,8 @@ running stack named by --api, --temporal-address, --task-queue, --database-url a
 	f.IntVar(&o.Reads, "reads", 500, "scale run: list queries, and status reads, to time")
 	f.IntVar(&o.ReadConcurrency, "read-concurrency", 1, "scale run: concurrent readers")
 	f.DurationVar(&o.ScaleTimeout, "scale-timeout", 45*time.Minute, "scale run: how long to wait for every application to reach the embassy")
-	f.StringVar(&o.TokenKey, "token-key", configDefault("EXPECTCT_TOKEN_KEY"), "key the API verifies tokens with (env EXPECTCT_TOKEN_KEY)")
+	f.StringVar(&signIn.Issuer, "oidc-issuer", configDefault("EXPECTCT_OIDC_ISSUER"), "without --standalone: the OpenID provider the bench's people sign in on (env EXPECTCT_OIDC_ISSUER)")
+	f.StringVar(&signIn.Password, "oidc-password", "expectct-dev", "without --standalone: the password of the bench's people (dev/people.json's)")
 	f.StringVar(&o.TemporalAddress, "temporal-address", configDefault("TEMPORAL_ADDRESS"), "Temporal frontend host:port (env TEMPORAL_ADDRESS)")
 	f.StringVar(&o.Namespace, "temporal-namespace", configDefault("TEMPORAL_NAMESPACE"), "Temporal namespace (env TEMPORAL_NAMESPACE)")
 	f.StringVar(&o.TaskQueue, "task-queue", configDefault("EXPECTCT_TASK_QUEUE"), "the engine's task queue; the bare workflow uses <queue>-bare-<run> (env EXPECTCT_TASK_QUEUE)")

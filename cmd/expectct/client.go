@@ -22,9 +22,6 @@ import (
 	"github.com/daect/expectct/internal/store"
 )
 
-// errNoToken is returned by every client command run without a token.
-var errNoToken = errors.New("no token: set EXPECTCT_TOKEN or --token (expectct token --help)")
-
 // clientCommands are the commands that talk to the HTTP API.
 func clientCommands(g *globals) []*cobra.Command {
 	return []*cobra.Command{
@@ -41,16 +38,23 @@ func clientCommands(g *globals) []*cobra.Command {
 		auditCmd(g),
 		embassyCmd(g),
 		mailCmd(g),
+		peopleCmd(g),
+		loginCmd(g),
+		logoutCmd(),
+		whoamiCmd(g),
 	}
 }
 
 // apiClient builds the API client, refusing to go on without a token.
 func (g *globals) apiClient() (*apiclient.Client, error) {
-	if strings.TrimSpace(g.token) == "" {
-		return nil, errNoToken
+	tok, err := g.bearer()
+	if err != nil {
+		return nil, err
 	}
-	return apiclient.New(g.api, strings.TrimSpace(g.token)), nil
+	return g.clientWith(tok), nil
 }
+
+func (g *globals) clientWith(token string) *apiclient.Client { return apiclient.New(g.api, token) }
 
 // stepClient builds the API client of a step command. Its steps carry the
 // given Idempotency-Key, or else a random one drawn for this run, so that
@@ -78,7 +82,7 @@ func (g *globals) jsonOut() bool { return g.output == "json" }
 func clientAPIError(err error) error {
 	var p *apiclient.Problem
 	if errors.As(err, &p) && p.Status == http.StatusUnauthorized {
-		return fmt.Errorf("%w\n(check the token: EXPECTCT_TOKEN or --token; expectct token --help)", err)
+		return fmt.Errorf("%w\n(sign in again: expectct login; or check EXPECTCT_TOKEN / --token)", err)
 	}
 	return err
 }

@@ -522,13 +522,15 @@ func TestClientRefusedBeforeRequest(t *testing.T) {
 func TestClientNoToken(t *testing.T) {
 	f := newFakeAPI(t, nil)
 	t.Setenv("EXPECTCT_TOKEN", "")
+	t.Setenv("EXPECTCT_CLIENT_ID", "")
+	t.Setenv("EXPECTCT_CONFIG_DIR", t.TempDir()) // no session
 	cmd := newRootCmd()
 	var out, errb bytes.Buffer
 	cmd.SetOut(&out)
 	cmd.SetErr(&errb)
 	cmd.SetArgs([]string{"--api", f.srv.URL, "status", "APP-1"})
 	err := cmd.Execute()
-	if err == nil || err.Error() != "no token: set EXPECTCT_TOKEN or --token (expectct token --help)" {
+	if err == nil || err.Error() != "not signed in: run `expectct login`" {
 		t.Fatalf("err = %v", err)
 	}
 	if n := len(f.requests()); n != 0 {
@@ -593,7 +595,7 @@ func TestClientNonProblemErrorAndHints(t *testing.T) {
 	if err == nil {
 		t.Fatal("want an error")
 	}
-	assertOutContains(t, "stderr", errOut, "401 Unauthorized: token expired", "check the token")
+	assertOutContains(t, "stderr", errOut, "401 Unauthorized: token expired", "expectct login")
 
 	dead := httptest.NewServer(http.NotFoundHandler())
 	url := dead.URL

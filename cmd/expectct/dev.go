@@ -9,16 +9,15 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
-	"time"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
-	"github.com/daect/expectct/internal/auth"
 	"github.com/daect/expectct/internal/config"
 	"github.com/daect/expectct/internal/devstack"
-	"github.com/daect/expectct/internal/lifecycle"
+	"github.com/daect/expectct/internal/store"
 )
 
 func devCmd() *cobra.Command {
@@ -83,6 +82,22 @@ func runDev(ctx context.Context, cfg *config.Config, binDir string) error {
 	}
 	defer stopLogged(log, "Mailpit", mailpit.Stop)
 
+	oidcPort, err := loopbackPort("EXPECTCT_OIDC_LISTEN", cfg.OIDCListen)
+	if err != nil {
+		return err
+	}
+	provider := &devstack.OIDCProvider{Bin: filepath.Join(binDir, "oidc-provider"), Port: oidcPort,
+		PeopleFile: filepath.Join(repoDir(binDir), "dev", "people.json"), KeyFile: filepath.Join(cfg.DataDir, "oidc-key.pem"), Log: logFile}
+	log.Info("starting the local OpenID provider", "listen", cfg.OIDCListen)
+	if err := provider.Start(ctx); err != nil {
+		return err
+	}
+	defer stopLogged(log, "OpenID provider", provider.Stop)
+	cfg.OIDCIssuer = provider.Issuer()
+	if err := seedDevGrants(ctx, cfg); err != nil {
+		return err
+	}
+
 	apiReady := make(chan string, 1)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return runWorker(gctx, cfg, log) })
@@ -106,35 +121,77 @@ func stopLogged(log *slog.Logger, name string, stop func() error) {
 	}
 }
 
-func printDevBanner(w io.Writer, cfg *config.Config, apiAddr string) {
-	keys := auth.NewKeys(cfg.TokenKey)
-	tok := func(a lifecycle.Actor) string {
-		t, err := keys.Issue(a, 12*time.Hour, time.Now())
-		if err != nil {
-			return "(" + err.Error() + ")"
-		}
-		return t
+// devGrants are the roles of dev/people.json's ready-made people. Claire
+// Martin has none: she applies for the SIREN of her ProConnect siret claim.
+var devGrants = []struct {
+	person, kind string
+	grant        store.Grant
+}{
+	{"scac.dakar", "person", store.Grant{Role: "embassy", Countries: []string{"SN"}}},
+	{"instructeur.daect", "person", store.Grant{Role: "instructor"}},
+	{"delegue.daect", "person", store.Grant{Role: "decider"}},
+	{"auditeur.daect", "person", store.Grant{Role: "auditor"}},
+	{"admin.daect", "person", store.Grant{Role: "admin"}},
+	{"svc-tableau-de-bord", "service", store.Grant{Role: "auditor"}},
+}
+
+// seedDevGrants gives the ready-made people their roles, once: a restart
+// journals nothing new.
+func seedDevGrants(ctx context.Context, cfg *config.Config) error {
+	st, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return err
 	}
+	defer st.Close()
+	for _, d := range devGrants {
+		if p, err := st.Person(ctx, d.person); err == nil && slices.ContainsFunc(p.Grants, func(g store.Grant) bool { return g.Role == d.grant.Role }) {
+			continue
+		}
+		p := store.Person{ID: d.person, Issuer: cfg.OIDCIssuer, Kind: d.kind}
+		if _, err := st.GrantRole(ctx, "expectct-dev", p, d.grant, "ready-made person of `expectct dev`"); err != nil {
+			return fmt.Errorf("grant %s to %s: %w", d.grant.Role, d.person, err)
+		}
+	}
+	return nil
+}
+
+// repoDir is the repository holding bin/ (dev/people.json is beside it).
+func repoDir(binDir string) string { return filepath.Dir(binDir) }
+
+func printDevBanner(w io.Writer, cfg *config.Config, apiAddr string) {
 	fmt.Fprintf(w, `
 expectct is running. Ctrl-C stops everything.
 
-  API            http://%s   (OpenAPI: /v1/openapi.json)
-  Temporal UI    http://%s:%d
-  Mailpit UI     http://%s
+  API              http://%s   (OpenAPI: /v1/openapi.json)
+  OpenID provider  %s
+  Temporal UI      http://%s:%d
+  Mailpit UI       http://%s
 
-Tokens (12 h), or issue your own with: expectct token --role ROLE --subject ID [--siren N] [--country CC]
+Sign in (password of every ready-made person: expectct-dev):
   export EXPECTCT_API=http://%s
-  applicant (SIREN 214401093):  export EXPECTCT_TOKEN=%s
-  embassy (SN):                 %s
-  instructor:                   %s
-  decider:                      %s
+  bin/expectct login        # shows an address and a code; sign in there as one of:
+    claire.martin       applicant (SIREN 214401093, from her ProConnect siret)
+    scac.dakar          embassy (SN)
+    instructeur.daect   instructor
+    delegue.daect       decider
+    auditeur.daect      auditor
+    admin.daect         admin (grants roles: bin/expectct people grant)
+  service account svc-tableau-de-bord (auditor): EXPECTCT_CLIENT_ID=svc-tableau-de-bord EXPECTCT_CLIENT_SECRET=expectct-dev-service-secret
 
-Try: expectct submit examples/dossier.json
-`, apiAddr, hostOf(cfg.TemporalAddress), cfg.TemporalUIPort, cfg.MailUIListen, apiAddr,
-		tok(lifecycle.Actor{ID: "claire.martin", Role: lifecycle.RoleApplicant, SIREN: "214401093"}),
-		tok(lifecycle.Actor{ID: "scac.dakar", Role: lifecycle.RoleEmbassy, Countries: []string{"SN"}}),
-		tok(lifecycle.Actor{ID: "instructeur.daect", Role: lifecycle.RoleInstructor}),
-		tok(lifecycle.Actor{ID: "delegue.daect", Role: lifecycle.RoleDecider}))
+Try: bin/expectct whoami; bin/expectct submit examples/dossier.json
+`, apiAddr, cfg.OIDCIssuer, hostOf(cfg.TemporalAddress), cfg.TemporalUIPort, cfg.MailUIListen, apiAddr)
+}
+
+// loopbackPort is the port of a 127.0.0.1:PORT setting: the local provider
+// issues tokens for http://127.0.0.1:PORT, the only plain-HTTP issuer the
+// API trusts.
+func loopbackPort(name, addr string) (int, error) {
+	host, port, err := net.SplitHostPort(addr)
+	n, perr := strconv.Atoi(port)
+	if err != nil || perr != nil || host != "127.0.0.1" {
+		return 0, fmt.Errorf("%s=%q: 127.0.0.1:PORT expected", name, addr)
+	}
+	return n, nil
 }
 
 func hostOf(addr string) string {

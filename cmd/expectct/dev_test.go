@@ -43,7 +43,7 @@ func TestDevStartsAndStopsEverything(t *testing.T) {
 	// The ports are free when chosen, but another test may bind one before
 	// dev does: start again on fresh ports when dev says a port is taken.
 	for attempt := 1; ; attempt++ {
-		ports, err := devstack.FreePorts(6)
+		ports, err := devstack.FreePorts(7)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -56,6 +56,7 @@ func TestDevStartsAndStopsEverything(t *testing.T) {
 		cfg.MailUIListen = "127.0.0.1:" + strconv.Itoa(ports[3])
 		cfg.Listen = "127.0.0.1:" + strconv.Itoa(ports[4])
 		cfg.MetricsListen = "127.0.0.1:" + strconv.Itoa(ports[5])
+		cfg.OIDCListen = "127.0.0.1:" + strconv.Itoa(ports[6])
 		cfg.DataDir = t.TempDir()
 		cfg.LogLevel = "error"
 
@@ -74,10 +75,11 @@ func TestDevStartsAndStopsEverything(t *testing.T) {
 		t.Logf("dev start %d lost a port, trying fresh ones: %v", attempt, err)
 	}
 	for name, url := range map[string]string{
-		"Temporal UI":    "http://127.0.0.1:" + strconv.Itoa(cfg.TemporalUIPort) + "/",
-		"Mailpit UI":     "http://" + cfg.MailUIListen + "/api/v1/messages",
-		"worker metrics": "http://" + cfg.MetricsListen + "/metrics",
-		"API metrics":    "http://" + cfg.Listen + "/metrics",
+		"Temporal UI":     "http://127.0.0.1:" + strconv.Itoa(cfg.TemporalUIPort) + "/",
+		"Mailpit UI":      "http://" + cfg.MailUIListen + "/api/v1/messages",
+		"worker metrics":  "http://" + cfg.MetricsListen + "/metrics",
+		"API metrics":     "http://" + cfg.Listen + "/metrics",
+		"OpenID provider": "http://" + cfg.OIDCListen + "/.well-known/openid-configuration",
 	} {
 		// The worker and the API start side by side: wait for each.
 		code := get(url)

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"os/user"
 	"syscall"
 	"time"
 
@@ -22,9 +23,10 @@ import (
 
 	"github.com/daect/expectct/activities"
 	"github.com/daect/expectct/internal/api"
-	"github.com/daect/expectct/internal/auth"
 	"github.com/daect/expectct/internal/codec"
 	"github.com/daect/expectct/internal/config"
+	"github.com/daect/expectct/internal/dossier"
+	"github.com/daect/expectct/internal/identity"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/mail"
 	"github.com/daect/expectct/internal/metrics"
@@ -37,7 +39,7 @@ import (
 // serviceCommands are the processes of the system: api, worker, dev, migrate,
 // plus the local helpers token and healthcheck.
 func serviceCommands() []*cobra.Command {
-	return []*cobra.Command{apiCmd(), workerCmd(), devCmd(), migrateCmd(), tokenCmd(), healthcheckCmd(), benchCmd()}
+	return []*cobra.Command{apiCmd(), workerCmd(), devCmd(), migrateCmd(), bootstrapAdminCmd(), healthcheckCmd(), benchCmd()}
 }
 
 // withConfig gives a command the configuration flags and checks them.
@@ -76,6 +78,51 @@ func migrateDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) 
 	return nil
 }
 
+// bootstrapAdminCmd grants the admin role straight in the database: the
+// directory starts empty, and only an admin may grant through the API.
+func bootstrapAdminCmd() *cobra.Command {
+	var in identity.GrantInput
+	var subject string
+	cmd := withConfig(&cobra.Command{
+		Use:   "bootstrap-admin --subject SUB [--name NAME] [--email EMAIL]",
+		Short: "Grant the first admin (their subject at EXPECTCT_OIDC_ISSUER), straight in the database; journaled",
+		Args:  cobra.NoArgs,
+	}, func(ctx context.Context, cfg *config.Config) error {
+		if err := cfg.CheckSignIn(); err != nil {
+			return err
+		}
+		in.Role = string(lifecycle.RoleAdmin)
+		if !identity.PersonIDPattern.MatchString(subject) {
+			return fmt.Errorf("--subject %q: letters, digits and . _ @ : | + = - only", subject)
+		}
+		if err := dossier.ValidateStruct(in); err != nil {
+			return err
+		}
+		st, err := store.Open(ctx, cfg.DatabaseURL)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		by := "operator"
+		if u, err := user.Current(); err == nil {
+			by = "operator:" + u.Username
+		}
+		p := store.Person{ID: subject, Issuer: cfg.OIDCIssuer, Kind: string(identity.KindPerson), Name: in.Name, Email: in.Email}
+		e, err := st.GrantRole(ctx, by, p, store.Grant{Role: in.Role}, in.Reason)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("%s is admin (directory journal line %d)\n", subject, e.Seq)
+		return nil
+	})
+	cmd.Flags().StringVar(&subject, "subject", "", "the person's subject at the issuer (expectct whoami shows it)")
+	cmd.Flags().StringVar(&in.Name, "name", "", "the person's name (replaced by the provider's at sign-in)")
+	cmd.Flags().StringVar(&in.Email, "email", "", "the person's e-mail (replaced by the provider's at sign-in)")
+	cmd.Flags().StringVar(&in.Reason, "reason", "first admin", "why (kept in the directory's journal)")
+	_ = cmd.MarkFlagRequired("subject")
+	return cmd
+}
+
 // connect opens the database and the Temporal client, with errors that say
 // how to fix a missing component.
 func connect(ctx context.Context, cfg *config.Config, logger *slog.Logger, metrics client.MetricsHandler) (*store.Store, client.Client, error) {
@@ -110,7 +157,7 @@ func apiCmd() *cobra.Command {
 		Short: "Serve the HTTP API",
 		Args:  cobra.NoArgs,
 	}, func(ctx context.Context, cfg *config.Config) error {
-		if err := cfg.CheckTokenKey(); err != nil {
+		if err := cfg.CheckSignIn(); err != nil {
 			return err
 		}
 		return runAPI(ctx, cfg, cfg.Logger(), nil)
@@ -129,13 +176,12 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, ready cha
 	}
 	defer st.Close()
 	defer c.Close()
-	if cfg.TokenKey == config.DevTokenKey {
-		log.Warn("tokens are signed with the public development key: fit for this workstation only")
-	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv := &api.Server{Temporal: c, Store: st, Keys: auth.NewKeys(cfg.TokenKey), Rules: prog, TaskQueue: cfg.TaskQueue, Namespace: cfg.TemporalNamespace,
-		MaxBodyBytes: cfg.MaxBodyBytes, UpdateTimeout: cfg.UpdateTimeout, Log: log, Registry: reg}
+	srv := &api.Server{Temporal: c, Store: st, Rules: prog, TaskQueue: cfg.TaskQueue, Namespace: cfg.TemporalNamespace,
+		MaxBodyBytes: cfg.MaxBodyBytes, UpdateTimeout: cfg.UpdateTimeout, Log: log, Registry: reg,
+		Verifier: identity.NewVerifier(cfg.OIDCIssuer, cfg.Audiences()),
+		SignIn:   identity.SignIn{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID}}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	mux.Handle("/", srv.Handler())
@@ -217,37 +263,6 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 // sdkMetrics exposes the Temporal SDK's metrics through Prometheus.
 func sdkMetrics(reg *prometheus.Registry) client.MetricsHandler {
 	return metrics.NewTemporalHandler(reg)
-}
-
-func tokenCmd() *cobra.Command {
-	var role, subject, siren string
-	var countries []string
-	var ttl time.Duration
-	cmd := &cobra.Command{
-		Use:   "token --role ROLE --subject ID [--siren N] [--country CC]...",
-		Short: "Issue a bearer token signed with the local key (EXPECTCT_TOKEN_KEY)",
-		Long: "Issue a bearer token for development and operations. Roles: applicant (needs --siren), " +
-			"embassy (needs --country, repeatable), instructor, decider, auditor, admin.",
-		Args: cobra.NoArgs,
-	}
-	cmd.Flags().StringVar(&role, "role", "", "applicant, embassy, instructor, decider, auditor or admin")
-	cmd.Flags().StringVar(&subject, "subject", "", "who the token identifies (account ID)")
-	cmd.Flags().StringVar(&siren, "siren", "", "applicant: SIREN of the collectivité")
-	cmd.Flags().StringSliceVar(&countries, "country", nil, "embassy: ISO country code covered (repeatable)")
-	cmd.Flags().DurationVar(&ttl, "ttl", 12*time.Hour, "validity")
-	key := cmd.Flags().String("token-key", envOr("EXPECTCT_TOKEN_KEY", config.DevTokenKey), "signing key (env EXPECTCT_TOKEN_KEY)")
-	_ = cmd.MarkFlagRequired("role")
-	_ = cmd.MarkFlagRequired("subject")
-	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
-		a := lifecycle.Actor{ID: subject, Role: lifecycle.Role(role), SIREN: siren, Countries: countries}
-		tok, err := auth.NewKeys(*key).Issue(a, ttl, time.Now())
-		if err != nil {
-			return err
-		}
-		fmt.Fprintln(cmd.OutOrStdout(), tok)
-		return nil
-	}
-	return cmd
 }
 
 func healthcheckCmd() *cobra.Command {

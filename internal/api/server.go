@@ -11,6 +11,8 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
+	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -19,8 +21,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 
-	"github.com/daect/expectct/internal/auth"
 	"github.com/daect/expectct/internal/codec"
+	"github.com/daect/expectct/internal/identity"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/rules"
 	"github.com/daect/expectct/internal/store"
@@ -30,7 +32,10 @@ import (
 type Server struct {
 	Temporal  client.Client
 	Store     *store.Store
-	Keys      auth.Keys
+	// Verifier checks bearer tokens: OpenID Connect tokens of the issuer.
+	Verifier Verifier
+	// SignIn tells the CLI and the web application where to sign in.
+	SignIn identity.SignIn
 	Rules     rules.Rules
 	TaskQueue string
 	// Namespace is the Temporal namespace (default "default").
@@ -47,6 +52,12 @@ type Server struct {
 	Now func() time.Time
 
 	m *metrics
+}
+
+// Verifier checks a bearer token and says who it speaks for
+// (*identity.Verifier).
+type Verifier interface {
+	Verify(ctx context.Context, raw string) (identity.Principal, error)
 }
 
 // route is one endpoint: its pattern, the action it performs (for the
@@ -71,6 +82,12 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/embassies", lifecycle.ActionEmbassyList, s.listEmbassies},
 		{"PUT", "/v1/embassies/{country}", lifecycle.ActionEmbassyDirectory, s.setEmbassy},
 		{"GET", "/v1/mail/failed", lifecycle.ActionMailFailed, s.failedMail},
+		{"GET", "/v1/me", lifecycle.ActionWhoAmI, s.whoami},
+		{"GET", "/v1/people", lifecycle.ActionPeopleList, s.listPeople},
+		{"GET", "/v1/people/{person}", lifecycle.ActionPeopleList, s.readPerson},
+		{"POST", "/v1/people/{person}/grants", lifecycle.ActionPeopleGrant, s.grant},
+		{"POST", "/v1/people/{person}/revocations", lifecycle.ActionPeopleGrant, s.revoke},
+		{"GET", "/v1/directory/journal", lifecycle.ActionPeopleList, s.directoryJournal},
 	}, steps...)
 }
 
@@ -101,6 +118,9 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "alive"})
 	})))
 	mux.Handle("GET /readyz", m.wrap("GET /readyz", http.HandlerFunc(s.ready)))
+	mux.Handle("GET /v1/auth/config", m.wrap("GET /v1/auth/config", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, s.SignIn)
+	})))
 	mux.Handle("GET /v1/openapi.json", m.wrap("GET /v1/openapi.json", http.HandlerFunc(serveOpenAPI)))
 	mux.Handle("/", m.wrap("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, errNotFound("no route "+r.Method+" "+r.URL.Path))
@@ -112,6 +132,8 @@ func (s *Server) Handler() http.Handler {
 type request struct {
 	*http.Request
 	w      http.ResponseWriter
+	caller identity.Caller
+	// actor is the caller in the role the route's action needs.
 	actor  lifecycle.Actor
 	action lifecycle.Action
 	appID  string
@@ -133,18 +155,7 @@ func (s *Server) authenticated(rt route) http.Handler {
 		var status int
 		var body any
 		var err error
-		token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		switch {
-		case !ok || token == "":
-			err = errUnauthorized("a bearer token is required (Authorization: Bearer ...)")
-		default:
-			req.actor, err = s.Keys.Verify(strings.TrimSpace(token))
-			if err != nil {
-				err = errUnauthorized(err.Error())
-			} else if !lifecycle.Allows(req.actor.Role, rt.action) {
-				err = errForbidden("role " + string(req.actor.Role) + " may not " + string(rt.action))
-			}
-		}
+		req.caller, req.actor, err = s.identify(r, rt.action)
 		if err == nil {
 			r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
 			status, body, err = rt.handle(req)
@@ -157,6 +168,37 @@ func (s *Server) authenticated(rt route) http.Handler {
 		}
 		writeJSON(w, status, body)
 	})
+}
+
+// identify verifies the bearer token, finds the person in the directory
+// and picks the role the action needs among theirs. A caller with no such
+// role is identified all the same, so the refusal is recorded under their
+// name.
+func (s *Server) identify(r *http.Request, action lifecycle.Action) (identity.Caller, lifecycle.Actor, error) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || strings.TrimSpace(token) == "" {
+		return identity.Caller{}, lifecycle.Actor{}, errUnauthorized("a bearer token is required (Authorization: Bearer ...)")
+	}
+	p, err := s.Verifier.Verify(r.Context(), strings.TrimSpace(token))
+	switch {
+	case errors.Is(err, identity.ErrIssuerUnavailable):
+		return identity.Caller{}, lifecycle.Actor{}, errUnavailable(err.Error())
+	case err != nil:
+		return identity.Caller{}, lifecycle.Actor{}, errUnauthorized(err.Error())
+	}
+	person, err := s.Store.SeePerson(r.Context(), store.Person{Issuer: p.Issuer, Subject: p.Subject, Kind: string(p.Kind), Name: p.Name, Email: p.Email})
+	if errors.Is(err, store.ErrSubjectTaken) {
+		return identity.Caller{}, lifecycle.Actor{}, errUnauthorized(err.Error())
+	}
+	if err != nil {
+		return identity.Caller{}, lifecycle.Actor{}, err
+	}
+	caller := identity.Caller{Principal: p, Person: person}
+	actor, ok := caller.ActorFor(action)
+	if !ok && action != lifecycle.ActionWhoAmI {
+		return caller, actor, errForbidden(fmt.Sprintf("%s holds no role that may %s", person.ID, action))
+	}
+	return caller, actor, nil
 }
 
 // refused writes a refusal by an identified caller to the attempts table
@@ -190,10 +232,23 @@ func (s *Server) refused(req *request, p *Problem) {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(req.Context()), 5*time.Second)
 	defer cancel()
-	if err := s.Store.RecordAttempt(ctx, store.Attempt{ActorID: actorID, ActorRole: string(req.actor.Role),
+	if err := s.Store.RecordAttempt(ctx, store.Attempt{ActorID: actorID, ActorRole: req.roles(),
 		Action: string(req.action), ApplicationID: req.appID, Reason: truncate(reason, 1000), HTTPStatus: p.Status}); err != nil {
 		log.Error("could not record refused attempt", "error", err)
 	}
+}
+
+// roles is the role the caller acted in, or, when none of theirs allowed
+// the action, all the roles they hold.
+func (r *request) roles() string {
+	if r.actor.Role != "" {
+		return string(r.actor.Role)
+	}
+	var roles []string
+	for _, a := range r.caller.Actors() {
+		roles = append(roles, string(a.Role))
+	}
+	return strings.Join(roles, ",")
 }
 
 func truncate(s string, n int) string {

@@ -22,6 +22,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/daect/expectct/internal/dossier"
+	"github.com/daect/expectct/internal/identity"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/store"
 )
@@ -480,4 +481,47 @@ func bodyText(raw []byte) string {
 		s = s[:cut] + "…"
 	}
 	return s
+}
+
+// Me says who the token speaks for and in which roles.
+func (c *Client) Me(ctx context.Context) (*Response[identity.WhoAmI], error) {
+	return call[identity.WhoAmI](ctx, c, http.MethodGet, "/v1/me", nil, nil, nil)
+}
+
+// People lists the people directory.
+func (c *Client) People(ctx context.Context) (*Response[[]store.Person], error) {
+	return call[[]store.Person](ctx, c, http.MethodGet, "/v1/people", nil, nil, nil)
+}
+
+// Person returns one person of the directory with their roles.
+func (c *Client) Person(ctx context.Context, id string) (*Response[store.Person], error) {
+	return call[store.Person](ctx, c, http.MethodGet, "/v1/people/"+url.PathEscape(id), nil, nil, nil)
+}
+
+// Grant gives a person a role with its scope.
+func (c *Client) Grant(ctx context.Context, id string, in identity.GrantInput) (*Response[store.Person], error) {
+	body, err := encode(in)
+	if err != nil {
+		return nil, err
+	}
+	return call[store.Person](ctx, c, http.MethodPost, "/v1/people/"+url.PathEscape(id)+"/grants", nil, nil, body)
+}
+
+// Revoke removes a person's role.
+func (c *Client) Revoke(ctx context.Context, id string, in identity.RevokeInput) (*Response[store.Person], error) {
+	body, err := encode(in)
+	if err != nil {
+		return nil, err
+	}
+	return call[store.Person](ctx, c, http.MethodPost, "/v1/people/"+url.PathEscape(id)+"/revocations", nil, nil, body)
+}
+
+// DirectoryJournal returns the grants and revocations, of one person when
+// person is not empty.
+func (c *Client) DirectoryJournal(ctx context.Context, person string) (*Response[[]store.DirectoryEntry], error) {
+	var q url.Values
+	if person != "" {
+		q = url.Values{"person": {person}}
+	}
+	return call[[]store.DirectoryEntry](ctx, c, http.MethodGet, "/v1/directory/journal", q, nil, nil)
 }

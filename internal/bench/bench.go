@@ -36,8 +36,11 @@ type Options struct {
 	Standalone bool
 	Stack      StackOptions
 
-	API             string
-	TokenKey        string
+	API string
+	// SignIn signs the bench's people in (the actors of engine.go); in a
+	// running stack they must hold their roles already, as `expectct dev`'s
+	// ready-made people do.
+	SignIn          *SignIn
 	TemporalAddress string
 	Namespace       string
 	// TaskQueue is the engine's; the bare workflow gets a queue of its own.
@@ -97,7 +100,7 @@ func Execute(ctx context.Context, o Options) (*Report, error) {
 				progress("stopping the standalone stack: %v", err)
 			}
 		}()
-		o.API, o.TokenKey, o.TemporalAddress, o.Namespace = s.APIURL, s.TokenKey, s.Temporal.Address(), "default"
+		o.API, o.SignIn, o.TemporalAddress, o.Namespace = s.APIURL, s.SignIn, s.Temporal.Address(), "default"
 		o.TaskQueue, o.DatabaseURL = s.TaskQueue, s.DBURL
 		o.WorkerPID, o.APIPID, o.WorkerMetrics = s.Worker.PID(), s.API.PID(), s.MetricsURL
 		progress("stack ready in %s: Temporal %s, API %s, worker pid %d, api pid %d", s.Dir, o.TemporalAddress, o.API, o.WorkerPID, o.APIPID)
@@ -135,7 +138,7 @@ func Execute(ctx context.Context, o Options) (*Report, error) {
 	}
 
 	if o.Scale > 0 {
-		d, err := NewEngineDriver(o.API, o.TokenKey, hc, "bench-scale-"+run)
+		d, err := NewEngineDriver(ctx, o.API, o.SignIn, hc, "bench-scale-"+run)
 		if err != nil {
 			return nil, err
 		}
@@ -143,7 +146,7 @@ func Execute(ctx context.Context, o Options) (*Report, error) {
 			progress("scale: the %d applications stay open in this stack's database and Temporal; prefer --standalone", o.Scale)
 		}
 		progress("scale: submitting %d applications with %d clients", o.Scale, o.Concurrency)
-		rep.Scale, err = RunScale(ctx, d, o.API, o.TokenKey, o.DatabaseURL, hc, ScaleOptions{
+		rep.Scale, err = RunScale(ctx, d, o.API, o.SignIn, o.DatabaseURL, hc, ScaleOptions{
 			Applications: o.Scale, Concurrency: o.Concurrency, Reads: o.Reads, ReadConcurrency: o.ReadConcurrency,
 			Timeout: o.ScaleTimeout, WorkerPID: o.WorkerPID, WorkerMetrics: o.WorkerMetrics, Progress: o.Progress})
 		if err != nil {
@@ -171,7 +174,7 @@ func lifecycleRuns(ctx context.Context, tc client.Client, bareMetrics string, hc
 		return fmt.Errorf("start the bare worker: %w", err)
 	}
 	defer w.Stop()
-	ed, err := NewEngineDriver(o.API, o.TokenKey, hc, "bench-"+run)
+	ed, err := NewEngineDriver(ctx, o.API, o.SignIn, hc, "bench-"+run)
 	if err != nil {
 		return err
 	}

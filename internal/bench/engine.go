@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/daect/expectct/internal/apiclient"
-	"github.com/daect/expectct/internal/auth"
 	"github.com/daect/expectct/internal/dossier"
 	"github.com/daect/expectct/internal/lifecycle"
 )
@@ -24,10 +23,10 @@ var ExampleDossier []byte
 // The actors of a benchmark lifecycle. The decider is not the instructor:
 // the four-eyes rule would refuse the decision.
 var (
-	Applicant  = lifecycle.Actor{ID: "bench.claire.martin", Role: lifecycle.RoleApplicant, SIREN: "214401093"}
-	EmbassySN  = lifecycle.Actor{ID: "bench.scac.dakar", Role: lifecycle.RoleEmbassy, Countries: []string{"SN"}}
-	Instructor = lifecycle.Actor{ID: "bench.instructeur", Role: lifecycle.RoleInstructor}
-	Decider    = lifecycle.Actor{ID: "bench.delegue", Role: lifecycle.RoleDecider}
+	Applicant  = lifecycle.Actor{ID: "claire.martin", Role: lifecycle.RoleApplicant, SIREN: "214401093"}
+	EmbassySN  = lifecycle.Actor{ID: "scac.dakar", Role: lifecycle.RoleEmbassy, Countries: []string{"SN"}}
+	Instructor = lifecycle.Actor{ID: "instructeur.daect", Role: lifecycle.RoleInstructor}
+	Decider    = lifecycle.Actor{ID: "delegue.daect", Role: lifecycle.RoleDecider}
 )
 
 // grant is the amount recommended and granted (the dossier asks 3,500 €).
@@ -52,15 +51,10 @@ func NewHTTPClient(concurrency int) *http.Client {
 	return &http.Client{Timeout: 2 * time.Minute, Transport: t}
 }
 
-// NewEngineDriver signs the actors' tokens with the API's key.
-func NewEngineDriver(apiURL, tokenKey string, hc *http.Client, prefix string) (*EngineDriver, error) {
-	keys := auth.NewKeys(tokenKey)
+// NewEngineDriver signs the actors in.
+func NewEngineDriver(ctx context.Context, apiURL string, signIn *SignIn, hc *http.Client, prefix string) (*EngineDriver, error) {
 	client := func(a lifecycle.Actor) (*apiclient.Client, error) {
-		tok, err := keys.Issue(a, 24*time.Hour, time.Now())
-		if err != nil {
-			return nil, fmt.Errorf("token for %s: %w", a.ID, err)
-		}
-		return &apiclient.Client{BaseURL: apiURL, Token: tok, HTTP: hc}, nil
+		return actorClient(ctx, apiURL, signIn, hc, a)
 	}
 	d := &EngineDriver{dossier: ExampleDossier, Prefix: prefix}
 	var err error

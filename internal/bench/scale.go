@@ -13,7 +13,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daect/expectct/internal/apiclient"
-	"github.com/daect/expectct/internal/auth"
 	"github.com/daect/expectct/internal/lifecycle"
 )
 
@@ -75,7 +74,7 @@ func (s *Scale) WorkerRSS() (int64, bool) {
 
 // RunScale submits the applications, waits until all of them wait for the
 // embassy (read from the database), then times list and status reads.
-func RunScale(ctx context.Context, d *EngineDriver, apiURL, tokenKey, databaseURL string, hc *http.Client, o ScaleOptions) (*Scale, error) {
+func RunScale(ctx context.Context, d *EngineDriver, apiURL string, signIn *SignIn, databaseURL string, hc *http.Client, o ScaleOptions) (*Scale, error) {
 	o.Concurrency = max(o.Concurrency, 1)
 	o.ReadConcurrency = max(o.ReadConcurrency, 1)
 	if o.Timeout <= 0 {
@@ -186,7 +185,7 @@ func RunScale(ctx context.Context, d *EngineDriver, apiURL, tokenKey, databaseUR
 			res.Consulted, res.OpenSeconds, o.Reads, o.Reads)
 	}
 
-	instructor, err := actorClient(apiURL, tokenKey, hc, Instructor)
+	instructor, err := actorClient(ctx, apiURL, signIn, hc, Instructor)
 	if err != nil {
 		return nil, err
 	}
@@ -217,10 +216,10 @@ func RunScale(ctx context.Context, d *EngineDriver, apiURL, tokenKey, databaseUR
 	return res, ctx.Err()
 }
 
-func actorClient(apiURL, tokenKey string, hc *http.Client, a lifecycle.Actor) (*apiclient.Client, error) {
-	tok, err := auth.NewKeys(tokenKey).Issue(a, 24*time.Hour, time.Now())
+func actorClient(ctx context.Context, apiURL string, signIn *SignIn, hc *http.Client, a lifecycle.Actor) (*apiclient.Client, error) {
+	tok, err := signIn.Token(ctx, a)
 	if err != nil {
-		return nil, fmt.Errorf("token for %s: %w", a.ID, err)
+		return nil, err
 	}
 	return &apiclient.Client{BaseURL: apiURL, Token: tok, HTTP: hc}, nil
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/daect/expectct/internal/devstack"
+	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/store"
 )
 
@@ -52,7 +53,8 @@ type Stack struct {
 	Mail      *devstack.MailServer
 	DBURL     string
 	TaskQueue string
-	TokenKey  string
+	OIDC      *devstack.OIDCProvider
+	SignIn    *SignIn
 	APIURL    string
 	// MetricsURL is the worker's /metrics.
 	MetricsURL string
@@ -68,7 +70,7 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s = &Stack{Dir: dir, keep: o.Keep, TaskQueue: "expectct-bench-" + randomHex(4), TokenKey: randomHex(32)}
+	s = &Stack{Dir: dir, keep: o.Keep, TaskQueue: "expectct-bench-" + randomHex(4)}
 	defer func() {
 		if err != nil {
 			s.keep = true // the logs say why
@@ -95,6 +97,13 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 	if err := s.Mail.Start(ctx); err != nil {
 		return s, err
 	}
+	// The bench's people sign in on a provider of its own with one password.
+	password := randomHex(16)
+	s.OIDC = &devstack.OIDCProvider{Bin: filepath.Join(o.BinDir, "oidc-provider"), TestPassword: password, Log: logs}
+	if err := s.OIDC.Start(ctx); err != nil {
+		return s, err
+	}
+	s.SignIn = &SignIn{Issuer: s.OIDC.Issuer(), ClientID: "expectct", Password: password}
 	_, smtpPort, err := net.SplitHostPort(s.Mail.SMTPAddr)
 	if err != nil {
 		return s, err
@@ -117,6 +126,9 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 	if err := store.Migrate(ctx, s.DBURL); err != nil {
 		return s, err
 	}
+	if err := grantBenchPeople(ctx, s.DBURL, s.OIDC.Issuer()); err != nil {
+		return s, err
+	}
 
 	apiAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[0]))
 	metricsAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
@@ -132,7 +144,7 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 		"SMTP_TLS=none",
 		"EXPECTCT_LISTEN=" + apiAddr,
 		"EXPECTCT_METRICS_LISTEN=" + metricsAddr,
-		"EXPECTCT_TOKEN_KEY=" + s.TokenKey,
+		"EXPECTCT_OIDC_ISSUER=" + s.OIDC.Issuer(),
 		"EXPECTCT_RULES_FILE=" + o.RulesFile,
 		"LOG_LEVEL=warn",
 	}
@@ -152,6 +164,22 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 	return s, nil
 }
 
+// grantBenchPeople gives the bench's people their roles in the directory.
+func grantBenchPeople(ctx context.Context, dbURL, issuer string) error {
+	st, err := store.Open(ctx, dbURL)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	for _, a := range []lifecycle.Actor{Applicant, EmbassySN, Instructor, Decider} {
+		p := store.Person{ID: a.ID, Issuer: issuer, Kind: "person"}
+		if _, err := st.GrantRole(ctx, "expectct-bench", p, store.Grant{Role: string(a.Role), SIREN: a.SIREN, Countries: a.Countries}, ""); err != nil {
+			return fmt.Errorf("grant %s to %s: %w", a.Role, a.ID, err)
+		}
+	}
+	return nil
+}
+
 // Stop ends the children and the servers, drops the database and removes
 // the working directory unless asked to keep it.
 func (s *Stack) Stop() error {
@@ -163,6 +191,9 @@ func (s *Stack) Stop() error {
 	}
 	if s.Mail != nil {
 		errs = append(errs, s.Mail.Stop())
+	}
+	if s.OIDC != nil {
+		errs = append(errs, s.OIDC.Stop())
 	}
 	if s.Temporal != nil {
 		errs = append(errs, s.Temporal.Stop())

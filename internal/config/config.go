@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -37,7 +39,10 @@ type Config struct {
 
 	Listen         string
 	MetricsListen  string
-	TokenKey       string
+	OIDCIssuer     string
+	OIDCAudiences  string
+	OIDCClientID   string
+	OIDCListen     string
 	RulesFile      string
 	MaxBodyBytes   int64
 	UpdateTimeout  time.Duration
@@ -51,28 +56,41 @@ type Config struct {
 	errs []error // malformed environment values, reported by Check
 }
 
-// DevTokenKey signs tokens when EXPECTCT_TOKEN_KEY is not set. It is public
-// by construction: only `expectct dev` accepts it, on a workstation; `expectct
-// api` refuses to start with it (CheckTokenKey).
-const DevTokenKey = "expectct-dev-signing-key-not-for-production"
-
-// MinTokenKeyBytes is the shortest signing key `expectct api` accepts.
-const MinTokenKeyBytes = 32
-
-// CheckTokenKey refuses a signing key anyone could know or guess: the public
-// development key, or one shorter than MinTokenKeyBytes. Anyone holding the
-// key can mint a token of any role.
-func (c *Config) CheckTokenKey() error {
-	switch {
-	case c.TokenKey == DevTokenKey:
-		return errors.New("EXPECTCT_TOKEN_KEY is not set: the API refuses the public development key " +
-			"(anyone could sign tokens with it); set at least 32 random bytes, e.g. `openssl rand -base64 48`, " +
-			"or use `expectct dev` on a workstation")
-	case len(c.TokenKey) < MinTokenKeyBytes:
-		return fmt.Errorf("EXPECTCT_TOKEN_KEY is %d bytes long: the API needs at least %d random bytes, e.g. `openssl rand -base64 48`",
-			len(c.TokenKey), MinTokenKeyBytes)
+// CheckSignIn refuses to serve the API without an OpenID issuer to trust:
+// without one nobody can be identified. The issuer must be HTTPS, except on
+// the loopback interface (a workstation's local provider).
+func (c *Config) CheckSignIn() error {
+	if c.OIDCIssuer == "" {
+		return errors.New("EXPECTCT_OIDC_ISSUER is not set: the API identifies people through an OpenID Connect provider " +
+			"(ProConnect in production, see docs/operations.md); `expectct dev` runs a local one")
+	}
+	u, err := url.Parse(c.OIDCIssuer)
+	if err != nil || u.Host == "" {
+		return fmt.Errorf("EXPECTCT_OIDC_ISSUER=%q: an https:// URL expected", c.OIDCIssuer)
+	}
+	if u.Scheme != "https" && !isLoopback(u.Hostname()) {
+		return fmt.Errorf("EXPECTCT_OIDC_ISSUER=%q: tokens are only trusted from an https:// issuer (plain http only on 127.0.0.1)", c.OIDCIssuer)
+	}
+	if len(c.Audiences()) == 0 {
+		return errors.New("EXPECTCT_OIDC_AUDIENCES is empty: name the client IDs whose tokens the API accepts")
 	}
 	return nil
+}
+
+func isLoopback(host string) bool {
+	ip := net.ParseIP(host)
+	return host == "localhost" || (ip != nil && ip.IsLoopback())
+}
+
+// Audiences are the client IDs a token may be addressed to.
+func (c *Config) Audiences() []string {
+	var list []string
+	for _, a := range strings.Split(c.OIDCAudiences, ",") {
+		if a = strings.TrimSpace(a); a != "" {
+			list = append(list, a)
+		}
+	}
+	return list
 }
 
 // Var is one configuration variable, for the flags and the README table.
@@ -99,7 +117,10 @@ func (c *Config) Vars() []Var {
 		{"DAECT_SECRETARIAT_EMAIL", "secretariat-email", "secretariat.dgm-aect@diplomatie.gouv.fr", "DAECT secretariat's address (notices, reminders)", &c.Secretariat},
 		{"EXPECTCT_LISTEN", "listen", "127.0.0.1:8080", "HTTP API listen address", &c.Listen},
 		{"EXPECTCT_METRICS_LISTEN", "metrics-listen", "127.0.0.1:9090", "worker's /metrics and /healthz listen address", &c.MetricsListen},
-		{"EXPECTCT_TOKEN_KEY", "token-key", DevTokenKey, "HMAC key signing the API's bearer tokens (set it in production)", &c.TokenKey},
+		{"EXPECTCT_OIDC_ISSUER", "oidc-issuer", "", "OpenID Connect issuer whose tokens identify people and service accounts (ProConnect in production; `expectct dev` runs a local one)", &c.OIDCIssuer},
+		{"EXPECTCT_OIDC_AUDIENCES", "oidc-audiences", "expectct", "client IDs a token may be addressed to (comma-separated): expectct's web and CLI clients, the service accounts' audience", &c.OIDCAudiences},
+		{"EXPECTCT_OIDC_CLIENT_ID", "oidc-client-id", "expectct", "public client ID the CLI signs in with (`expectct login`)", &c.OIDCClientID},
+		{"EXPECTCT_OIDC_LISTEN", "oidc-listen", "127.0.0.1:9998", "dev: where the local OpenID provider listens", &c.OIDCListen},
 		{"EXPECTCT_CODEC_KEYS", "codec-keys", "", "keys sealing every Temporal payload (AES-256-GCM): id=base64 of 32 bytes, comma-separated, the first current; empty: payloads in clear (workstations only)", &c.CodecKeys},
 		{"EXPECTCT_RULES_FILE", "rules-file", "", "programme rules YAML (empty: the embedded defaults)", &c.RulesFile},
 		{"EXPECTCT_MAX_BODY_BYTES", "max-body-bytes", "1048576", "largest request body the API reads", &c.MaxBodyBytes},
@@ -157,9 +178,6 @@ func (c *Config) Check() error {
 	case mail.TLSNone, mail.TLSStartTLS, mail.TLSImplicit:
 	default:
 		return fmt.Errorf("SMTP_TLS=%q: none, starttls or tls", c.SMTPTLS)
-	}
-	if c.TokenKey == "" {
-		return fmt.Errorf("EXPECTCT_TOKEN_KEY is empty")
 	}
 	return nil
 }

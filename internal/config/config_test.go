@@ -60,22 +60,24 @@ func TestMalformedEnvironmentIsReported(t *testing.T) {
 	}
 }
 
-func TestAPIRefusesAKeyAnyoneCouldKnow(t *testing.T) {
+func TestAPIRefusesToTrustAnIssuerItCannotCheck(t *testing.T) {
 	for _, tc := range []struct {
-		key, want string
+		issuer, audiences, want string
 	}{
-		{config.DevTokenKey, "public development key"},
-		{"short-secret", "12 bytes long"},
-		{"", "0 bytes long"},
-		{strings.Repeat("k", 31), "31 bytes long"},
-		{strings.Repeat("k", 32), ""},
+		{"", "expectct", "EXPECTCT_OIDC_ISSUER is not set"},
+		{"http://idp.example.fr", "expectct", "https://"},
+		{"not a url", "expectct", "https:// URL expected"},
+		{"https://auth.agentconnect.gouv.fr/api/v2", " , ", "EXPECTCT_OIDC_AUDIENCES is empty"},
+		{"https://auth.agentconnect.gouv.fr/api/v2", "expectct", ""},
+		{"http://127.0.0.1:9998", "expectct,expectct-web", ""},
+		{"http://localhost:9998", "expectct", ""},
 	} {
-		err := (&config.Config{TokenKey: tc.key}).CheckTokenKey()
+		err := (&config.Config{OIDCIssuer: tc.issuer, OIDCAudiences: tc.audiences}).CheckSignIn()
 		switch {
 		case tc.want == "" && err != nil:
-			t.Errorf("key of %d bytes refused: %v", len(tc.key), err)
+			t.Errorf("issuer %q refused: %v", tc.issuer, err)
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
-			t.Errorf("key %q: %v, want an error saying %q", tc.key, err, tc.want)
+			t.Errorf("issuer %q audiences %q: %v, want an error saying %q", tc.issuer, tc.audiences, err, tc.want)
 		}
 	}
 }

@@ -120,7 +120,7 @@ func expectBroken(t *testing.T, s *testenv.Stack, auditor cliAs, id string, seq 
 // report it, with the application and the seq.
 func TestAuditTamper(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOptions{Rules: slowRules()})
-	auditor := cliFor(t, s, cliToken(t, testenv.TokenKey, testenv.Auditor))
+	auditor := cliFor(t, s, cliToken(t, s, testenv.Auditor))
 
 	altered := approvedApplication(t, s)
 	recomputed := approvedApplication(t, s)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -98,6 +99,11 @@ func runCLI(t testing.TB, env []string, args ...string) cliResult {
 			cmd.Env = append(cmd.Env, kv)
 		}
 	}
+	// Each run has its own session directory unless the test gives one: a
+	// session of the person running the tests never leaks in.
+	if !slices.ContainsFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "EXPECTCT_CONFIG_DIR=") }) {
+		cmd.Env = append(cmd.Env, "EXPECTCT_CONFIG_DIR="+t.TempDir())
+	}
 	cmd.Env = append(cmd.Env, env...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -116,22 +122,11 @@ func runCLI(t testing.TB, env []string, args ...string) cliResult {
 	return res
 }
 
-// cliToken issues a token with `expectct token`, signed with the given key.
-func cliToken(t testing.TB, key string, a lifecycle.Actor) string {
+// cliToken is the ID token of the actor's person, signed in on the stack's
+// provider and granted the actor's role.
+func cliToken(t testing.TB, s *testenv.Stack, a lifecycle.Actor) string {
 	t.Helper()
-	args := []string{"token", "--role", string(a.Role), "--subject", a.ID, "--ttl", "1h"}
-	if a.SIREN != "" {
-		args = append(args, "--siren", a.SIREN)
-	}
-	for _, c := range a.Countries {
-		args = append(args, "--country", c)
-	}
-	r := runCLI(t, []string{"EXPECTCT_TOKEN_KEY=" + key}, args...)
-	tok := strings.TrimSpace(r.stdout)
-	if r.code != 0 || strings.Count(tok, ".") != 2 {
-		t.Fatalf("expectct token: %s", r)
-	}
-	return tok
+	return s.Token(a)
 }
 
 // cliAs runs a client command against the stack's API with a token.
@@ -180,12 +175,11 @@ func mustContain(t testing.TB, what, out string, texts ...string) {
 // and verifies its journal; refused steps exit non-zero with the reason.
 func TestCLIFullPath(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOptions{Rules: slowRules()})
-	key := testenv.TokenKey
-	applicant := cliFor(t, s, cliToken(t, key, testenv.Applicant))
-	embassy := cliFor(t, s, cliToken(t, key, testenv.EmbassySN))
-	instructor := cliFor(t, s, cliToken(t, key, testenv.Instructor))
-	decider := cliFor(t, s, cliToken(t, key, testenv.Decider))
-	auditor := cliFor(t, s, cliToken(t, key, testenv.Auditor))
+	applicant := cliFor(t, s, cliToken(t, s, testenv.Applicant))
+	embassy := cliFor(t, s, cliToken(t, s, testenv.EmbassySN))
+	instructor := cliFor(t, s, cliToken(t, s, testenv.Instructor))
+	decider := cliFor(t, s, cliToken(t, s, testenv.Decider))
+	auditor := cliFor(t, s, cliToken(t, s, testenv.Auditor))
 	dossierFile := filepath.Join("examples", "dossier.json")
 	idemKey := fmt.Sprintf("cli-%d", time.Now().UnixNano())
 
@@ -214,15 +208,15 @@ func TestCLIFullPath(t *testing.T) {
 	mustContain(t, "review", r.stdout, id, string(lifecycle.StatusAwaitingDecision))
 
 	// Refused decisions: wrong role, the instructor's own decider account
-	// (four-eyes), the applicant, no token, a token signed with another key,
+	// (four-eyes), the applicant, no token, a token of another issuer,
 	// an amount that is not one.
-	mustFail(t, instructor("decide", id, "--approve", "--amount", "2800"), "decide by the instructor", "403", "may not decide")
-	mustFail(t, cliFor(t, s, cliToken(t, key, testenv.InstructorAsDec))("decide", id, "--approve", "--amount", "2800"),
+	mustFail(t, instructor("decide", id, "--approve", "--amount", "2800"), "decide by the instructor", "403", "holds no role that may decide")
+	mustFail(t, cliFor(t, s, cliToken(t, s, testenv.InstructorAsDec))("decide", id, "--approve", "--amount", "2800"),
 		"decide by the instructor's decider account", "403", "four-eyes")
 	mustFail(t, applicant("decide", id, "--approve", "--amount", "2800"), "decide by the applicant", "403")
-	mustFail(t, runCLI(t, nil, "--api", s.API.URL, "decide", id, "--approve", "--amount", "2800"), "decide without a token", "no token")
-	mustFail(t, cliFor(t, s, cliToken(t, "another-key", testenv.Decider))("decide", id, "--approve", "--amount", "2800"),
-		"decide with a forged token", "401", "check the token")
+	mustFail(t, runCLI(t, nil, "--api", s.API.URL, "decide", id, "--approve", "--amount", "2800"), "decide without a token", "not signed in", "expectct login")
+	mustFail(t, cliFor(t, s, testenv.SignIn(t, testenv.OwnOIDC(t), testenv.Decider.ID))("decide", id, "--approve", "--amount", "2800"),
+		"decide with another issuer's token", "401", "expectct login")
 	mustFail(t, decider("decide", id, "--approve", "--amount", "deux mille"), "decide with a bad amount", "--amount")
 	mustFail(t, decider("decide", id, "--approve", "--amount", "3600"), "decide above the request", "422", "amount")
 	mustFail(t, decider("decide", id, "--reject"), "refusal without motivation", "--reason")

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,8 +17,9 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/converter"
 
-	"github.com/daect/expectct/internal/auth"
+	"github.com/daect/expectct/internal/devstack"
 	"github.com/daect/expectct/internal/dossier"
+	"github.com/daect/expectct/internal/identity"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/rules"
 	"github.com/daect/expectct/internal/store"
@@ -316,42 +318,89 @@ func goodToken(a lifecycle.Actor) matrixPrincipal {
 		token: func(s *testenv.Stack, _ lifecycle.Actor) string { return s.Token(a) }}
 }
 
-// signed builds a token from raw claims with the given method and key.
-func signedToken(claims jwt.Claims, method jwt.SigningMethod, key any) string {
-	tok, err := jwt.NewWithClaims(method, claims).SignedString(key)
+// withClaim is a genuine token of the stack's provider for the actor, but
+// for one claim.
+func withClaim(name string, value any) func(s *testenv.Stack, as lifecycle.Actor) string {
+	return func(s *testenv.Stack, as lifecycle.Actor) string {
+		s.Grant(as)
+		c := testenv.PersonClaims(s.OIDC, as.ID)
+		v := value
+		if at, ok := v.(func() int64); ok {
+			v = at()
+		}
+		if v == nil {
+			delete(c, name)
+		} else {
+			c[name] = v
+		}
+		return testenv.ForgeToken(s.T, s.OIDC, c)
+	}
+}
+
+// heldRoles are the roles the directory grants the person now, as a refusal
+// by none of them records them (the four-eyes row grants the instructor a
+// decider's role).
+func heldRoles(t *testing.T, s *testenv.Stack, id string) string {
+	t.Helper()
+	p, err := s.Store.Person(context.Background(), id)
+	if errors.Is(err, store.ErrNotFound) {
+		return ""
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	var roles []string
+	for _, a := range (identity.Caller{Person: p}).Actors() {
+		roles = append(roles, string(a.Role))
+	}
+	return strings.Join(roles, ",")
+}
+
+// sharedSecret is a token of the old kind: signed with a shared secret
+// (HS256), which anyone holding the secret could mint.
+func sharedSecret(s *testenv.Stack, as lifecycle.Actor) string {
+	tok, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims(testenv.PersonClaims(s.OIDC, as.ID))).
+		SignedString([]byte("a-secret-of-at-least-32-bytes-long!!"))
 	if err != nil {
 		panic(err)
 	}
 	return tok
 }
 
-func tokenClaims(a lifecycle.Actor, issuer string, exp time.Time) auth.Claims {
-	return auth.Claims{Role: a.Role, SIREN: a.SIREN, Countries: a.Countries, RegisteredClaims: jwt.RegisteredClaims{
-		Issuer: issuer, Subject: a.ID, IssuedAt: jwt.NewNumericDate(exp.Add(-time.Hour)), ExpiresAt: jwt.NewNumericDate(exp)}}
-}
+// otherIssuer is the test's second provider: its people are real, but not
+// the API's.
+var otherIssuer *devstack.OIDCProvider
 
 // matrixBadTokens are tokens the API must not trust. Each speaks for the actor the
 // action allows (as), so that only the token is at fault.
 var matrixBadTokens = []matrixPrincipal{
 	{name: "no token", token: func(*testenv.Stack, lifecycle.Actor) string { return "" }},
-	{name: "bad signature", token: func(_ *testenv.Stack, as lifecycle.Actor) string {
-		return signedToken(tokenClaims(as, auth.Issuer, time.Now().Add(time.Hour)), jwt.SigningMethodHS256, []byte("not-the-key"))
-	}},
-	{name: "expired", token: func(_ *testenv.Stack, as lifecycle.Actor) string {
-		return signedToken(tokenClaims(as, auth.Issuer, time.Now().Add(-time.Minute)), jwt.SigningMethodHS256, []byte(testenv.TokenKey))
-	}},
-	{name: "wrong issuer", token: func(_ *testenv.Stack, as lifecycle.Actor) string {
-		return signedToken(tokenClaims(as, "someone-else", time.Now().Add(time.Hour)), jwt.SigningMethodHS256, []byte(testenv.TokenKey))
-	}},
-	{name: "alg none", token: func(_ *testenv.Stack, as lifecycle.Actor) string {
-		return signedToken(tokenClaims(as, auth.Issuer, time.Now().Add(time.Hour)), jwt.SigningMethodNone, jwt.UnsafeAllowNoneSignatureType)
-	}},
 	{name: "not a JWT", token: func(*testenv.Stack, lifecycle.Actor) string { return "not-a-jwt" }},
-	{name: "applicant without SIREN", token: func(*testenv.Stack, lifecycle.Actor) string {
-		a := lifecycle.Actor{ID: "sans.siren", Role: lifecycle.RoleApplicant}
-		return signedToken(tokenClaims(a, auth.Issuer, time.Now().Add(time.Hour)), jwt.SigningMethodHS256, []byte(testenv.TokenKey))
+	// Times are read when the token is made, not when the table is.
+	{name: "expired", token: withClaim("exp", func() int64 { return time.Now().Add(-2 * identity.Leeway).Unix() })},
+	{name: "issued in the future", token: withClaim("iat", func() int64 { return time.Now().Add(2 * identity.Leeway).Unix() })},
+	{name: "no issue time", token: withClaim("iat", nil)},
+	{name: "another audience", token: withClaim("aud", []string{"another-client"})},
+	{name: "another issuer named", token: withClaim("iss", "https://issuer.invalid")},
+	{name: "shared secret (HS256)", token: sharedSecret},
+	{name: "alg none", token: func(s *testenv.Stack, as lifecycle.Actor) string {
+		tok, err := jwt.NewWithClaims(jwt.SigningMethodNone, jwt.MapClaims(testenv.PersonClaims(s.OIDC, as.ID))).
+			SignedString(jwt.UnsafeAllowNoneSignatureType)
+		if err != nil {
+			panic(err)
+		}
+		return tok
+	}},
+	{name: "another provider's person", token: func(s *testenv.Stack, as lifecycle.Actor) string {
+		s.Grant(as)
+		return testenv.SignIn(s.T, otherIssuer, as.ID)
 	}},
 }
+
+// noRole is a person the provider knows but the directory grants nothing:
+// identified, so refused with 403 and recorded under their name.
+var noRole = matrixPrincipal{name: "sans.role/none", actor: &lifecycle.Actor{ID: "sans.role"},
+	token: func(s *testenv.Stack, _ lifecycle.Actor) string { return testenv.SignIn(s.T, s.OIDC, "sans.role") }}
 
 // matrixRoles are the actors with good tokens, each in or out of scope.
 var matrixRoles = []matrixPrincipal{
@@ -363,6 +412,7 @@ var matrixRoles = []matrixPrincipal{
 	goodToken(testenv.Decider),
 	goodToken(testenv.Auditor),
 	goodToken(testenv.Admin),
+	noRole,
 }
 
 // matrixAction is one row of the matrix: what is sent, who may do it (the
@@ -399,6 +449,7 @@ func allowedTo(status int, actors ...lifecycle.Actor) map[string]int {
 // the journal and the Temporal history as they were.
 func TestPermissionMatrix(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOptions{Rules: slowRules()})
+	otherIssuer = testenv.OwnOIDC(t)
 	example := testenv.ExampleDossier(t)
 
 	// One application goes through every step; another, submitted by the
@@ -608,7 +659,10 @@ func TestPermissionMatrix(t *testing.T) {
 					continue
 				}
 				a := got[0]
-				wantActor, wantRole := p.actor.ID, string(p.actor.Role)
+				wantActor, wantRole := p.actor.ID, heldRoles(t, s, p.actor.ID)
+				if lifecycle.Allows(p.actor.Role, act.action) {
+					wantRole = string(p.actor.Role) // acting in it, refused for scope or four-eyes
+				}
 				if a.ActorID != wantActor || a.ActorRole != wantRole || a.Action != string(act.action) ||
 					a.HTTPStatus != want || !strings.Contains(a.Reason, prob.Title) || strings.TrimSpace(a.Reason) == prob.Title {
 					t.Errorf("%s as %s: attempt %+v; want actor %q role %q action %s status %d and the reason (%q: %q)",

@@ -15,7 +15,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/daect/expectct/internal/auth"
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/daect/expectct/internal/faults"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/testenv"
@@ -175,14 +176,14 @@ func badRequests(t *testing.T, s *testenv.Stack) []badRequest {
 	example := testenv.ExampleDossier(t)
 	bearer := func(a lifecycle.Actor) string { return "Bearer " + s.Token(a) }
 	applicant, embassy, decider := bearer(testenv.Applicant), bearer(testenv.EmbassySN), bearer(testenv.Decider)
-	forged, err := auth.NewKeys("not-the-key").Issue(testenv.Applicant, time.Hour, time.Now())
+	forged, err := jwt.NewWithClaims(jwt.SigningMethodHS256, jwt.MapClaims(testenv.PersonClaims(s.OIDC, testenv.Applicant.ID))).
+		SignedString([]byte("a-shared-secret-nobody-should-trust"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	expired, err := s.Keys.Issue(testenv.Applicant, time.Hour, time.Now().Add(-2*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
+	claims := testenv.PersonClaims(s.OIDC, testenv.Applicant.ID)
+	claims["exp"] = time.Now().Add(-time.Hour).Unix()
+	expired := testenv.ForgeToken(t, s.OIDC, claims)
 	b64 := base64.RawURLEncoding.EncodeToString
 	unsigned := b64([]byte(`{"alg":"none","typ":"JWT"}`)) + "." +
 		b64(fmt.Appendf(nil, `{"iss":"expectct","sub":"x","role":"admin","exp":%d}`, time.Now().Add(time.Hour).Unix())) + "."

@@ -109,12 +109,16 @@ const (
 	ActionEmbassyDirectory   Action = "embassy_directory"
 	ActionEmbassyList        Action = "embassy_list"
 	ActionMailFailed         Action = "mail_failed"
+	ActionWhoAmI             Action = "whoami"
+	ActionPeopleList         Action = "people_list"
+	ActionPeopleGrant        Action = "people_grant"
 )
 
 // AllActions lists every action, for the permission matrix.
 var AllActions = []Action{ActionSubmit, ActionRead, ActionList, ActionHistory, ActionOpinion,
 	ActionRequestComplements, ActionComplements, ActionRecommend, ActionDecide, ActionWithdraw,
-	ActionAuditVerify, ActionEmbassyDirectory, ActionEmbassyList, ActionMailFailed}
+	ActionAuditVerify, ActionEmbassyDirectory, ActionEmbassyList, ActionMailFailed,
+	ActionWhoAmI, ActionPeopleList, ActionPeopleGrant}
 
 // rolesFor is the permission table of domain.md.
 var rolesFor = map[Action][]Role{
@@ -132,6 +136,10 @@ var rolesFor = map[Action][]Role{
 	ActionEmbassyDirectory:   {RoleAdmin},
 	ActionEmbassyList:        {RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
 	ActionMailFailed:         {RoleAuditor, RoleAdmin},
+	// Anyone signed in may ask who they are, even with no role yet.
+	ActionWhoAmI:      {RoleApplicant, RoleEmbassy, RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
+	ActionPeopleList:  {RoleAuditor, RoleAdmin},
+	ActionPeopleGrant: {RoleAdmin},
 }
 
 // Allows tells whether the role may perform the action at all (scope aside).

@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,8 +21,8 @@ import (
 
 	"github.com/daect/expectct/activities"
 	"github.com/daect/expectct/internal/api"
-	"github.com/daect/expectct/internal/auth"
 	"github.com/daect/expectct/internal/codec"
+	"github.com/daect/expectct/internal/devstack"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/mail"
 	"github.com/daect/expectct/internal/outbox"
@@ -32,9 +33,6 @@ import (
 
 // Secretariat is the DAECT secretariat address the stack's worker writes to.
 const Secretariat = "secretariat.test@diplomatie.gouv.fr"
-
-// TokenKey signs the stack's tokens.
-const TokenKey = "expectct-test-key"
 
 // Stack is the whole system for one test: its own database, task queue,
 // Mailpit, an in-process worker and the API on an httptest server, against
@@ -50,7 +48,11 @@ type Stack struct {
 	Server    *api.Server
 	Rules     rules.Rules
 	TaskQueue string
-	Keys      auth.Keys
+	// OIDC is the provider the stack's people sign in with.
+	OIDC *devstack.OIDCProvider
+
+	grantsMu sync.Mutex
+	granted  map[string]bool
 }
 
 // StackOptions adjust a stack.
@@ -123,14 +125,12 @@ var (
 	InstructorAsDec = lifecycle.Actor{ID: "instructeur.un", Role: lifecycle.RoleDecider}
 )
 
-// Token signs a token for the actor.
+// Token is the ID token of the person of the actor's ID, signed in on the
+// stack's provider, after the directory has granted them the actor's role.
 func (s *Stack) Token(a lifecycle.Actor) string {
 	s.T.Helper()
-	tok, err := s.Keys.Issue(a, time.Hour, time.Now())
-	if err != nil {
-		s.T.Fatal(err)
-	}
-	return tok
+	s.Grant(a)
+	return SignIn(s.T, s.OIDC, a.ID)
 }
 
 // Response is an API answer.

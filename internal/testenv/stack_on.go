@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/daect/expectct/internal/api"
-	"github.com/daect/expectct/internal/auth"
 	"github.com/daect/expectct/internal/devstack"
+	"github.com/daect/expectct/internal/identity"
 	"github.com/daect/expectct/internal/store"
 )
 
@@ -24,6 +24,12 @@ type Servers struct {
 	// and API open, e.g. through a proxy; nil opens it directly. The test
 	// database is still created, migrated and dropped directly.
 	DatabaseURL func(direct string) string
+	// OIDC is the provider the stack's API trusts; nil means the package's
+	// shared one.
+	OIDC *devstack.OIDCProvider
+	// Verifier, when set, replaces the API's token verifier (another
+	// audience, another clock).
+	Verifier *identity.Verifier
 }
 
 // NewStackOn starts a stack like NewStack, on the given servers. The stack's
@@ -47,14 +53,22 @@ func NewStackOn(t testing.TB, opts StackOptions, on Servers) *Stack {
 	}
 	c := Client(t, srv, opts.Codec)
 	s := &Stack{T: t, Store: st, DBURL: dbURL, Temporal: c, Mailpit: StartMailpitWith(t, opts.Mailpit),
-		TaskQueue: "expectct-test-" + randomHex(6), Keys: auth.NewKeys(TokenKey), Rules: FastRules()}
+		TaskQueue: "expectct-test-" + randomHex(6), Rules: FastRules(), OIDC: on.OIDC}
+	if s.OIDC == nil {
+		s.OIDC = OIDC(t)
+	}
+	verifier := on.Verifier
+	if verifier == nil {
+		verifier = identity.NewVerifier(s.OIDC.Issuer(), []string{ClientID})
+	}
 	if opts.Rules != nil {
 		s.Rules = *opts.Rules
 	}
 	if !opts.NoWorker {
 		s.Worker = s.StartWorker()
 	}
-	s.Server = &api.Server{Temporal: c, Codec: opts.Codec, Store: st, Keys: s.Keys, Rules: s.Rules, TaskQueue: s.TaskQueue,
+	s.Server = &api.Server{Temporal: c, Codec: opts.Codec, Store: st, Rules: s.Rules,
+		Verifier: verifier, SignIn: identity.SignIn{Issuer: s.OIDC.Issuer(), ClientID: ClientID}, TaskQueue: s.TaskQueue,
 		UpdateTimeout: 20 * time.Second, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	s.API = httptest.NewServer(s.Server.Handler())
 	t.Cleanup(s.API.Close)

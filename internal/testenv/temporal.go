@@ -31,6 +31,9 @@ func Run(m *testing.M) int {
 	if sharedServer != nil {
 		_ = sharedServer.Stop()
 	}
+	if oidcServer != nil {
+		_ = oidcServer.Stop()
+	}
 	return code
 }
 
