@@ -30,12 +30,12 @@ import (
 
 // Server serves the API.
 type Server struct {
-	Temporal  client.Client
-	Store     *store.Store
+	Temporal client.Client
+	Store    *store.Store
 	// Verifier checks bearer tokens: OpenID Connect tokens of the issuer.
 	Verifier Verifier
 	// SignIn tells the CLI and the web application where to sign in.
-	SignIn identity.SignIn
+	SignIn    identity.SignIn
 	Rules     rules.Rules
 	TaskQueue string
 	// Namespace is the Temporal namespace (default "default").
