@@ -138,8 +138,14 @@ func connect(ctx context.Context, cfg *config.Config, logger *slog.Logger, metri
 	if pc == nil {
 		logger.Warn("EXPECTCT_CODEC_KEYS is not set: Temporal payloads (dossiers, steps) travel and are stored in clear; fit for a workstation only")
 	}
+	tlsConfig, err := cfg.TemporalTLS()
+	if err != nil {
+		st.Close()
+		return nil, nil, err
+	}
 	opts := client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk")), DataConverter: codec.DataConverter(pc)}
+		Logger: sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk")), DataConverter: codec.DataConverter(pc),
+		ConnectionOptions: client.ConnectionOptions{TLS: tlsConfig}}
 	if metrics != nil {
 		opts.MetricsHandler = metrics
 	}

@@ -25,6 +25,12 @@ type Config struct {
 	TemporalAddress   string
 	TemporalNamespace string
 	TaskQueue         string
+	// TemporalTLS* secure the connection to the Temporal frontend: see
+	// TemporalTLS.
+	TemporalTLSCA         string
+	TemporalTLSCert       string
+	TemporalTLSKey        string
+	TemporalTLSServerName string
 
 	SMTPHost     string
 	SMTPPort     int
@@ -105,6 +111,10 @@ func (c *Config) Vars() []Var {
 		{"DATABASE_URL", "database-url", "postgres://postgres@127.0.0.1:5432/expectct?sslmode=disable", "PostgreSQL URL of expectct's database (created if missing by migrate/dev)", &c.DatabaseURL},
 		{"TEMPORAL_ADDRESS", "temporal-address", "127.0.0.1:7233", "Temporal frontend host:port", &c.TemporalAddress},
 		{"TEMPORAL_NAMESPACE", "temporal-namespace", "default", "Temporal namespace", &c.TemporalNamespace},
+		{"TEMPORAL_TLS_CA", "temporal-tls-ca", "", "PEM file of the CA that signed the Temporal frontend's certificate (set: the connection uses TLS)", &c.TemporalTLSCA},
+		{"TEMPORAL_TLS_CERT", "temporal-tls-cert", "", "PEM client certificate for mutual TLS with the Temporal frontend (with TEMPORAL_TLS_KEY)", &c.TemporalTLSCert},
+		{"TEMPORAL_TLS_KEY", "temporal-tls-key", "", "PEM private key of TEMPORAL_TLS_CERT", &c.TemporalTLSKey},
+		{"TEMPORAL_TLS_SERVER_NAME", "temporal-tls-server-name", "", "name expected in the frontend's certificate (default: the host of TEMPORAL_ADDRESS)", &c.TemporalTLSServerName},
 		{"EXPECTCT_TASK_QUEUE", "task-queue", "expectct", "Temporal task queue of the application workflows", &c.TaskQueue},
 		{"SMTP_HOST", "smtp-host", "127.0.0.1", "SMTP server host", &c.SMTPHost},
 		{"SMTP_PORT", "smtp-port", "1025", "SMTP server port", &c.SMTPPort},
