@@ -57,7 +57,7 @@ func TestTemporalMutualTLS(t *testing.T) {
 			TemporalTLSCA: caFile, TemporalTLSCert: cert, TemporalTLSKey: key, TemporalTLSServerName: "temporal.test"}
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
-		st, c, err := connect(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		st, c, _, err := connect(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 		if err != nil {
 			return err
 		}

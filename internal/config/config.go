@@ -42,22 +42,25 @@ type Config struct {
 	MailPoll     time.Duration
 	MailLease    time.Duration
 	CodecKeys    string
+	CodecCORS    string
 
-	Listen         string
-	MetricsListen  string
-	OIDCIssuer     string
-	OIDCAudiences  string
-	OIDCClientID   string
-	OIDCListen     string
-	RulesFile      string
-	MaxBodyBytes   int64
-	UpdateTimeout  time.Duration
-	WorkflowCache  int
-	LogLevel       string
-	LogFormat      string
-	DataDir        string
-	TemporalUIPort int
-	MailUIListen   string
+	Listen        string
+	MetricsListen string
+	OIDCIssuer    string
+	OIDCAudiences string
+	OIDCClientID  string
+	OIDCListen    string
+	RulesFile     string
+	MaxBodyBytes  int64
+	UpdateTimeout time.Duration
+	// DirectoryFallback: see api.Server.
+	DirectoryFallback time.Duration
+	WorkflowCache     int
+	LogLevel          string
+	LogFormat         string
+	DataDir           string
+	TemporalUIPort    int
+	MailUIListen      string
 
 	errs []error // malformed environment values, reported by Check
 }
@@ -89,9 +92,14 @@ func isLoopback(host string) bool {
 }
 
 // Audiences are the client IDs a token may be addressed to.
-func (c *Config) Audiences() []string {
+func (c *Config) Audiences() []string { return commaList(c.OIDCAudiences) }
+
+// CodecOrigins are the browser origins allowed to call the codec endpoint.
+func (c *Config) CodecOrigins() []string { return commaList(c.CodecCORS) }
+
+func commaList(s string) []string {
 	var list []string
-	for _, a := range strings.Split(c.OIDCAudiences, ",") {
+	for _, a := range strings.Split(s, ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			list = append(list, a)
 		}
@@ -132,8 +140,10 @@ func (c *Config) Vars() []Var {
 		{"EXPECTCT_OIDC_CLIENT_ID", "oidc-client-id", "expectct", "public client ID the CLI signs in with (`expectct login`)", &c.OIDCClientID},
 		{"EXPECTCT_OIDC_LISTEN", "oidc-listen", "127.0.0.1:9998", "dev: where the local OpenID provider listens", &c.OIDCListen},
 		{"EXPECTCT_CODEC_KEYS", "codec-keys", "", "keys sealing every Temporal payload (AES-256-GCM): id=base64 of 32 bytes, comma-separated, the first current; empty: payloads in clear (workstations only)", &c.CodecKeys},
+		{"EXPECTCT_CODEC_CORS_ORIGINS", "codec-cors-origins", "", "api: Temporal Web UI origins (scheme://host:port, comma-separated) allowed to call the codec endpoint /v1/codec/decode from a browser", &c.CodecCORS},
 		{"EXPECTCT_RULES_FILE", "rules-file", "", "programme rules YAML (empty: the embedded defaults)", &c.RulesFile},
 		{"EXPECTCT_MAX_BODY_BYTES", "max-body-bytes", "1048576", "largest request body the API reads", &c.MaxBodyBytes},
+		{"EXPECTCT_DIRECTORY_FALLBACK", "directory-fallback", "2m", "api: while PostgreSQL is unreachable, people seen within this time keep the roles last read (0: refuse with 503)", &c.DirectoryFallback},
 		{"EXPECTCT_UPDATE_TIMEOUT", "update-timeout", "30s", "how long the API waits for a human step to be recorded", &c.UpdateTimeout},
 		{"EXPECTCT_WORKFLOW_CACHE", "workflow-cache", "2000", "worker: workflows kept in memory between tasks; the others are replayed from history when they wake (bounds memory)", &c.WorkflowCache},
 		{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", &c.LogLevel},

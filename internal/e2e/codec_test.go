@@ -13,6 +13,7 @@ import (
 	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/proxy"
 	"go.temporal.io/sdk/client"
+	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/daect/expectct/internal/codec"
 	"github.com/daect/expectct/internal/dossier"
@@ -84,5 +85,55 @@ func TestSealedPayloads(t *testing.T) {
 	}
 	if r := s.Do(&testenv.Auditor, "GET", "/v1/audit/verify?application_id="+f.id, nil); r.Status != http.StatusOK || !strings.Contains(string(r.Body), `"ok":true`) {
 		t.Fatalf("verify of a sealed application: %d %s", r.Status, r.Body)
+	}
+	codecServer(t, s, raw.Events[0].GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads())
+}
+
+// codecServer: the Temporal Web UI's codec endpoint opens sealed payloads
+// for an auditor, from the UI's origin only, never for another role or
+// without a token, refuses what our keys did not seal, and has no /encode.
+func codecServer(t *testing.T, s *testenv.Stack, sealed []*commonpb.Payload) {
+	t.Helper()
+	body, err := protojson.Marshal(&commonpb.Payloads{Payloads: sealed})
+	if err != nil || len(sealed) == 0 {
+		t.Fatalf("sealed start input: %d payloads, %v", len(sealed), err)
+	}
+	const path = "/v1/codec/decode"
+	ui := []string{"Origin", testenv.TemporalUIOrigin, "X-Namespace", "default"}
+	r := apiCall(t, s, s.Token(testenv.Auditor), "POST", path, body, ui...)
+	var opened commonpb.Payloads
+	if r.Status != http.StatusOK || protojson.Unmarshal(r.Body, &opened) != nil || len(opened.Payloads) != len(sealed) {
+		t.Fatalf("decode as auditor: %d %s", r.Status, r.Body)
+	}
+	if !strings.Contains(string(opened.Payloads[0].GetData()), "Claire Martin") || string(opened.Payloads[0].GetMetadata()["encoding"]) != "json/plain" {
+		t.Errorf("decoded payload: %s %v", opened.Payloads[0].GetData(), opened.Payloads[0].GetMetadata())
+	}
+	if got := r.Header.Get("Access-Control-Allow-Origin"); got != testenv.TemporalUIOrigin {
+		t.Errorf("Access-Control-Allow-Origin %q, want the UI's origin", got)
+	}
+	if r := apiCall(t, s, s.Token(testenv.Instructor), "POST", path, body, ui...); r.Status != http.StatusForbidden {
+		t.Errorf("decode as instructor: %d, want 403", r.Status)
+	}
+	if r := apiCall(t, s, "", "POST", path, body, ui...); r.Status != http.StatusUnauthorized {
+		t.Errorf("decode without a token: %d, want 401", r.Status)
+	}
+	forged, _ := protojson.Marshal(&commonpb.Payloads{Payloads: []*commonpb.Payload{{
+		Metadata: map[string][]byte{"encoding": []byte(codec.EncodingSealed), "expectct-key-id": []byte("test-1")}, Data: []byte("not sealed by us")}}})
+	if r := apiCall(t, s, s.Token(testenv.Auditor), "POST", path, forged, ui...); r.Status != http.StatusUnprocessableEntity {
+		t.Errorf("decode of a forged payload: %d, want 422: %s", r.Status, r.Body)
+	}
+	if r := apiCall(t, s, s.Token(testenv.Admin), "POST", "/v1/codec/encode", body, ui...); r.Status != http.StatusNotFound {
+		t.Errorf("encode: %d, want 404 (the UI may read, never seal)", r.Status)
+	}
+	// The browser's preflight: allowed for the UI's origin only.
+	pre := apiCall(t, s, "", "OPTIONS", path, nil, "Origin", testenv.TemporalUIOrigin,
+		"Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "authorization,content-type,x-namespace")
+	if pre.Status != http.StatusNoContent || pre.Header.Get("Access-Control-Allow-Origin") != testenv.TemporalUIOrigin ||
+		!strings.Contains(pre.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
+		t.Errorf("preflight from the UI: %d %v", pre.Status, pre.Header)
+	}
+	other := apiCall(t, s, "", "OPTIONS", path, nil, "Origin", "https://evil.example", "Access-Control-Request-Method", "POST")
+	if other.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("preflight from another origin allowed: %v", other.Header)
 	}
 }

@@ -112,13 +112,14 @@ const (
 	ActionWhoAmI             Action = "whoami"
 	ActionPeopleList         Action = "people_list"
 	ActionPeopleGrant        Action = "people_grant"
+	ActionCodecDecode        Action = "codec_decode"
 )
 
 // AllActions lists every action, for the permission matrix.
 var AllActions = []Action{ActionSubmit, ActionRead, ActionList, ActionHistory, ActionOpinion,
 	ActionRequestComplements, ActionComplements, ActionRecommend, ActionDecide, ActionWithdraw,
 	ActionAuditVerify, ActionEmbassyDirectory, ActionEmbassyList, ActionMailFailed,
-	ActionWhoAmI, ActionPeopleList, ActionPeopleGrant}
+	ActionWhoAmI, ActionPeopleList, ActionPeopleGrant, ActionCodecDecode}
 
 // rolesFor is the permission table of domain.md.
 var rolesFor = map[Action][]Role{
@@ -140,6 +141,9 @@ var rolesFor = map[Action][]Role{
 	ActionWhoAmI:      {RoleApplicant, RoleEmbassy, RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
 	ActionPeopleList:  {RoleAuditor, RoleAdmin},
 	ActionPeopleGrant: {RoleAdmin},
+	// Opening sealed Temporal histories (the Web UI's codec server) shows
+	// personal data: the roles that read the whole record.
+	ActionCodecDecode: {RoleAuditor, RoleAdmin},
 }
 
 // Allows tells whether the role may perform the action at all (scope aside).
