@@ -316,13 +316,25 @@ type Deadline struct {
 	Due  time.Time `json:"due"`
 }
 
+// StepResult is what a human step's update returns once its transition is
+// recorded: the transition's number and the status it left. It is small and
+// holds no personal data, since Temporal keeps it in the history; the API
+// answers with the read model.
+type StepResult struct {
+	Seq    int    `json:"seq"`
+	Status Status `json:"status"`
+}
+
 // State is what the status query returns: the whole application as the workflow holds it.
 type State struct {
-	ApplicationID  string          `json:"application_id"`
-	Status         Status          `json:"status"`
-	RulesVersion   string          `json:"rules_version"`
-	Flags          []string        `json:"flags,omitempty"`
-	Dossier        dossier.Dossier `json:"dossier"`
+	ApplicationID string   `json:"application_id"`
+	Status        Status   `json:"status"`
+	RulesVersion  string   `json:"rules_version"`
+	Flags         []string `json:"flags,omitempty"`
+	// Dossier is left out of the JSON when empty: the snapshots a
+	// transition carries to the read model (in Temporal's history) hold no
+	// dossier, which the read model keeps apart.
+	Dossier        dossier.Dossier `json:"dossier,omitzero"`
 	SubmittedAt    time.Time       `json:"submitted_at"`
 	Submitter      Actor           `json:"submitter"`
 	Opinion        *Opinion        `json:"opinion,omitempty"`
