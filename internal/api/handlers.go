@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -161,21 +160,7 @@ func (s *Server) read(r *request) (int, any, error) {
 // storedState reads the application's state from the read model;
 // store.ErrNotFound when it has none yet.
 func (s *Server) storedState(ctx context.Context, id string) (lifecycle.State, error) {
-	var st lifecycle.State
-	stateJSON, dossierJSON, err := s.Store.State(ctx, id)
-	if err != nil {
-		return st, err
-	}
-	if stateJSON == nil {
-		return st, store.ErrNotFound
-	}
-	if err := json.Unmarshal(stateJSON, &st); err != nil {
-		return st, fmt.Errorf("stored state of %s: %w", id, err)
-	}
-	if err := json.Unmarshal(dossierJSON, &st.Dossier); err != nil {
-		return st, fmt.Errorf("stored dossier of %s: %w", id, err)
-	}
-	return st, nil
+	return s.Store.ApplicationState(ctx, id)
 }
 
 func (s *Server) list(r *request) (int, any, error) {
