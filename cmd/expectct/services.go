@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
+	"golang.org/x/time/rate"
 
 	"github.com/daect/expectct/activities"
 	"github.com/daect/expectct/internal/api"
@@ -183,11 +184,17 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, ready cha
 	}
 	defer st.Close()
 	defer c.Close()
+	proxies, err := cfg.TrustedProxyPrefixes()
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := &api.Server{Temporal: c, Store: st, Rules: prog, TaskQueue: cfg.TaskQueue, Namespace: cfg.TemporalNamespace,
 		MaxBodyBytes: cfg.MaxBodyBytes, UpdateTimeout: cfg.UpdateTimeout, Log: log, Registry: reg,
 		Codec: pc, CodecOrigins: cfg.CodecOrigins(), DirectoryFallback: cfg.DirectoryFallback,
+		RateLimits: api.RateLimits{Anonymous: rate.Limit(cfg.RateAnonymous), AnonymousBurst: cfg.RateAnonymousBurst,
+			Writes: rate.Limit(cfg.RateWrites), WritesBurst: cfg.RateWritesBurst, TrustedProxies: proxies},
 		Verifier: identity.NewVerifier(cfg.OIDCIssuer, cfg.Audiences()),
 		SignIn:   identity.SignIn{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID}}
 	mux := http.NewServeMux()

@@ -203,6 +203,10 @@ func TestOpenAPIOperations(t *testing.T) {
 		if len(o.Responses) == 0 {
 			t.Errorf("%s: no responses", op)
 		}
+		// Every route but the liveness probe is rate limited.
+		if _, ok := o.Responses["429"]; !ok && op != "GET /healthz" {
+			t.Errorf("%s: response 429 not documented", op)
+		}
 		public := slices.Contains(publicRoutes, op)
 		secured := o.Security != nil && len(*o.Security) > 0
 		switch {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strconv"
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
@@ -23,6 +24,9 @@ type Problem struct {
 	Detail   string               `json:"detail,omitempty"`
 	Instance string               `json:"instance,omitempty"`
 	Errors   []dossier.FieldError `json:"errors,omitempty"`
+
+	// retryAfter, in seconds, becomes the Retry-After header of a 429.
+	retryAfter int
 }
 
 func (p *Problem) Error() string { return p.Title + ": " + p.Detail }
@@ -123,6 +127,9 @@ func isCompleted(err error) bool {
 }
 
 func writeProblem(w http.ResponseWriter, p *Problem) {
+	if p.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(p.retryAfter))
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)
