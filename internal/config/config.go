@@ -47,13 +47,15 @@ type Config struct {
 
 	Listen        string
 	MetricsListen string
-	OIDCIssuer    string
-	OIDCAudiences string
-	OIDCClientID  string
-	OIDCListen    string
-	RulesFile     string
-	MaxBodyBytes  int64
-	UpdateTimeout time.Duration
+	// APIMetricsListen is the API's /metrics, apart from the public port.
+	APIMetricsListen string
+	OIDCIssuer       string
+	OIDCAudiences    string
+	OIDCClientID     string
+	OIDCListen       string
+	RulesFile        string
+	MaxBodyBytes     int64
+	UpdateTimeout    time.Duration
 	// DirectoryFallback: see api.Server.
 	DirectoryFallback time.Duration
 	WorkflowCache     int
@@ -142,6 +144,7 @@ func (c *Config) Vars() []Var {
 		{"DAECT_SECRETARIAT_EMAIL", "secretariat-email", "secretariat.dgm-aect@diplomatie.gouv.fr", "DAECT secretariat's address (notices, reminders)", &c.Secretariat},
 		{"EXPECTCT_LISTEN", "listen", "127.0.0.1:8080", "HTTP API listen address", &c.Listen},
 		{"EXPECTCT_METRICS_LISTEN", "metrics-listen", "127.0.0.1:9090", "worker's /metrics and /healthz listen address", &c.MetricsListen},
+		{"EXPECTCT_API_METRICS_LISTEN", "api-metrics-listen", "127.0.0.1:9091", "API's /metrics listen address, apart from the public API port", &c.APIMetricsListen},
 		{"EXPECTCT_OIDC_ISSUER", "oidc-issuer", "", "OpenID Connect issuer whose tokens identify people and service accounts (ProConnect in production; `expectct dev` runs a local one)", &c.OIDCIssuer},
 		{"EXPECTCT_OIDC_AUDIENCES", "oidc-audiences", "expectct", "client IDs a token may be addressed to (comma-separated): expectct's web and CLI clients, the service accounts' audience", &c.OIDCAudiences},
 		{"EXPECTCT_OIDC_CLIENT_ID", "oidc-client-id", "expectct", "public client ID the CLI signs in with (`expectct login`)", &c.OIDCClientID},
