@@ -279,7 +279,9 @@ func (s *Server) wakeAwaitingContact(ctx context.Context, country string) error 
 		err := s.Temporal.SignalWorkflow(ctx, id, "", lifecycle.SignalEmbassyContactSet, nil)
 		var done *serviceerror.NotFound
 		if err != nil && !errors.As(err, &done) {
-			return fmt.Errorf("embassy contact saved, but application %s could not be woken (set it again): %w", id, err)
+			return errUnavailable("contact enregistré, mais un dossier qui l'attend n'a pas pu être réveillé : enregistrez-le à nouveau / "+
+				"contact saved, but an application waiting for it could not be woken: set it again",
+				fmt.Errorf("wake application %s: %w", id, err))
 		}
 		s.Log.Info("application woken: embassy contact set", "application_id", id, "country", country)
 	}
@@ -306,5 +308,5 @@ func decodeErr(err error) error {
 		return &dossier.ValidationError{Kind: dossier.KindTooLarge, Fields: []dossier.FieldError{{Field: "$", Rule: "too_large",
 			MessageFR: "Le corps de la requête est trop volumineux", MessageEN: "The request body is too large"}}}
 	}
-	return errUnavailable("reading the request: " + err.Error())
+	return errUnavailable("", fmt.Errorf("reading the request: %w", err))
 }

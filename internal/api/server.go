@@ -179,6 +179,7 @@ func (s *Server) authenticated(rt route) http.Handler {
 		var body any
 		var err error
 		req.caller, req.actor, err = s.identify(r, rt.action)
+		var unidentified *Problem
 		switch {
 		case req.caller.Person.ID != "" && write:
 			// Before the role's verdict: a refused write is a row in the
@@ -186,7 +187,7 @@ func (s *Server) authenticated(rt route) http.Handler {
 			if p := s.allowWrite(req.caller.Person.ID); p != nil {
 				err = p
 			}
-		case err != nil && fromError(err).Status == http.StatusUnauthorized:
+		case errors.As(err, &unidentified) && unidentified.Status == http.StatusUnauthorized:
 			if p := s.allowAnonymous(r); p != nil {
 				err = p
 			}
@@ -217,7 +218,7 @@ func (s *Server) identify(r *http.Request, action lifecycle.Action) (identity.Ca
 	p, err := s.Verifier.Verify(r.Context(), strings.TrimSpace(token))
 	switch {
 	case errors.Is(err, identity.ErrIssuerUnavailable):
-		return identity.Caller{}, lifecycle.Actor{}, errUnavailable(err.Error())
+		return identity.Caller{}, lifecycle.Actor{}, errUnavailable("le fournisseur d'identité ne répond pas / the identity provider does not answer", err)
 	case err != nil:
 		return identity.Caller{}, lifecycle.Actor{}, errUnauthorized(err.Error())
 	}
@@ -252,8 +253,8 @@ func (s *Server) identify(r *http.Request, action lifecycle.Action) (identity.Ca
 func (s *Server) refused(req *request, p *Problem) {
 	log := s.Log.With("action", req.action, "application_id", req.appID, "actor", req.actor.ID,
 		"role", req.actor.Role, "status", p.Status, "reason", p.Detail)
-	if p.Status == http.StatusServiceUnavailable {
-		log.Error("request failed: dependency unavailable")
+	if p.Status >= 500 {
+		log.Error("request failed", "incident", p.Incident, "error", p.cause)
 		return
 	}
 	log.Warn("request refused")
@@ -310,11 +311,16 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	checks := map[string]string{"postgresql": "ok", "temporal": "ok"}
 	status := http.StatusOK
+	// The probe says which dependency fails; why is for the log alone.
+	failed := func(name string, err error) {
+		checks[name], status = "unavailable", http.StatusServiceUnavailable
+		s.Log.Error("not ready", "dependency", name, "error", err)
+	}
 	if err := s.Store.Ping(ctx); err != nil {
-		checks["postgresql"], status = err.Error(), http.StatusServiceUnavailable
+		failed("postgresql", err)
 	}
 	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		checks["temporal"], status = err.Error(), http.StatusServiceUnavailable
+		failed("temporal", err)
 	}
 	writeJSON(w, status, checks)
 }

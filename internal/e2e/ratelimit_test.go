@@ -10,6 +10,7 @@ import (
 
 	"github.com/daect/expectct/internal/api"
 	"github.com/daect/expectct/internal/lifecycle"
+	"github.com/daect/expectct/internal/rules"
 	"github.com/daect/expectct/internal/testenv"
 )
 
@@ -20,13 +21,24 @@ import (
 // row, no update in the workflow's history. The rates are so low that no
 // token comes back during the test.
 func TestRateLimits(t *testing.T) {
-	s := testenv.NewStack(t, testenv.StackOptions{RateLimits: api.RateLimits{
+	// No reminder may write to the journal while the test watches it.
+	slow := testenv.FastRules()
+	slow.Timers.EmbassyReminder, slow.Timers.EmbassyDeadline = rules.Duration(time.Hour), rules.Duration(2*time.Hour)
+	s := testenv.NewStack(t, testenv.StackOptions{Rules: &slow, RateLimits: api.RateLimits{
 		Anonymous: 0.01, AnonymousBurst: 3, Writes: 0.01, WritesBurst: 2,
 		// The test's requests come from the loopback: it plays the proxy.
 		TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")},
 	}})
 	id := s.Submit(testenv.ExampleDossier(t)) // the applicant's first write
 	s.WaitStatus(id, lifecycle.StatusEmbassyConsultation, 15*time.Second)
+	// The state may be read from the workflow before its transition is in
+	// the journal: wait for the journal too, so it holds still.
+	for deadline := time.Now().Add(15 * time.Second); !slices.Contains(s.Journal(id), lifecycle.EventEmbassyConsulted); {
+		if time.Now().After(deadline) {
+			t.Fatalf("journal of %s: %v, no %s", id, s.Journal(id), lifecycle.EventEmbassyConsulted)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	journal, attempts, updates := s.Journal(id), lastAttemptID(t, s), acceptedUpdates(t, s, id)
 	withdrawal := map[string]string{"reason": "no longer needed"}
 	from := func(addr string) []string { return []string{"X-Forwarded-For", addr} }
