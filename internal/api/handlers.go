@@ -217,7 +217,31 @@ func (s *Server) list(r *request) (int, any, error) {
 }
 
 func (s *Server) history(r *request) (int, any, error) {
-	tl, err := audit.History(r.Context(), s.Temporal, s.Codec, s.Store, r.appID)
+	q := r.URL.Query()
+	page := store.AttemptsQuery{Limit: audit.DefaultAttemptsLimit}
+	var bad []dossier.FieldError
+	if l := q.Get("attempts_limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > audit.MaxAttemptsLimit {
+			bad = append(bad, dossier.FieldError{Field: "attempts_limit", Rule: "range",
+				MessageFR: fmt.Sprintf("attempts_limit doit être un entier entre 1 et %d", audit.MaxAttemptsLimit),
+				MessageEN: fmt.Sprintf("attempts_limit must be an integer from 1 to %d", audit.MaxAttemptsLimit)})
+		}
+		page.Limit = n
+	}
+	if b := q.Get("attempts_before"); b != "" {
+		n, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || n < 1 {
+			bad = append(bad, dossier.FieldError{Field: "attempts_before", Rule: "cursor",
+				MessageFR: "attempts_before doit être le next_attempts_before d'une page précédente",
+				MessageEN: "attempts_before must be the next_attempts_before of a previous page"})
+		}
+		page.Before = n
+	}
+	if len(bad) > 0 {
+		return 0, nil, fromValidation(&dossier.ValidationError{Kind: dossier.KindMalformed, Fields: bad})
+	}
+	tl, err := audit.HistoryPage(r.Context(), s.Temporal, s.Codec, s.Store, r.appID, page)
 	if err != nil {
 		return 0, nil, err
 	}

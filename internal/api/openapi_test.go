@@ -236,3 +236,23 @@ func uniq(s []string) []string {
 	slices.Sort(out)
 	return slices.Compact(out)
 }
+
+// TestOpenAPIHistoryPaging: the history's page of refused attempts is
+// documented with the parameters the handler reads.
+func TestOpenAPIHistoryPaging(t *testing.T) {
+	s := &Server{}
+	_, doc := servedDoc(t, s.Handler())
+	op := documented(t, doc)["GET /v1/applications/{id}/history"]
+	var query []string
+	for _, p := range op.Parameters {
+		if p.In == "query" {
+			query = append(query, p.Name)
+		}
+	}
+	if !slices.Equal(query, []string{"attempts_limit", "attempts_before"}) {
+		t.Errorf("query parameters %v, want attempts_limit and attempts_before", query)
+	}
+	if _, ok := op.Responses["400"]; !ok {
+		t.Error("400 (a bad page) not documented")
+	}
+}
