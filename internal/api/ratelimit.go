@@ -140,7 +140,7 @@ func (s *Server) allowed(t *limiterTable, limit, key string) *Problem {
 func (s *Server) limitedPublic(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if p := s.allowAnonymous(r); p != nil {
-			s.Log.Warn("request refused", "route", r.Pattern, "status", p.Status, "reason", p.Detail)
+			s.Log.Debug("request limited", "route", r.Pattern, "status", p.Status, "reason", p.Detail)
 			writeProblem(w, p)
 			return
 		}

@@ -257,10 +257,15 @@ func (s *Server) refused(req *request, p *Problem) {
 		log.Error("request failed", "incident", p.Incident, "error", p.cause)
 		return
 	}
-	log.Warn("request refused")
 	// 429 is about pace, not rights: storing it would let the flood it
-	// stops fill the attempts table instead.
-	if p.Status == http.StatusNotFound || p.Status == http.StatusTooManyRequests {
+	// stops fill the attempts table instead, and a line each would fill the
+	// log. expectct_rate_limited_total counts them.
+	if p.Status == http.StatusTooManyRequests {
+		log.Debug("request limited")
+		return
+	}
+	log.Warn("request refused")
+	if p.Status == http.StatusNotFound {
 		return
 	}
 	// Without a valid token nobody is identified: such requests are counted,
