@@ -39,8 +39,8 @@ func (s *Store) Attempts(ctx context.Context, applicationID string) ([]Attempt, 
 }
 
 // AttemptsQuery picks a page of an application's refused attempts: the
-// Limit newest (0: all) among those whose ID is below Before (0: from the
-// newest). Anyone may knock on an application's door, so its attempts are
+// Limit newest (0: all) among those older than the attempt of ID Before
+// (0: from the newest). Anyone may knock on an application's door, so its attempts are
 // read a page at a time.
 type AttemptsQuery struct {
 	Before int64
@@ -57,9 +57,12 @@ func (s *Store) AttemptsPage(ctx context.Context, applicationID string, q Attemp
 		n := q.Limit + 1
 		limit = &n
 	}
+	// Newest first along the (application_id, at) index, so a page costs
+	// its own rows however many the application has.
 	rows, err := s.Pool.Query(ctx, `SELECT id, at, actor_id, actor_role, action, COALESCE(application_id, ''), reason, http_status
-		FROM attempts WHERE application_id = $1 AND ($2 = 0 OR id < $2)
-		ORDER BY id DESC LIMIT $3`, applicationID, q.Before, limit)
+		FROM attempts WHERE application_id = $1
+		AND ($2 = 0 OR (at, id) < (SELECT at, id FROM attempts WHERE id = $2))
+		ORDER BY at DESC, id DESC LIMIT $3`, applicationID, q.Before, limit)
 	if err != nil {
 		return nil, 0, unavailable(err)
 	}
