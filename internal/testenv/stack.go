@@ -69,6 +69,10 @@ type StackOptions struct {
 	Mailpit MailpitOptions
 	// Codec, when set, seals every payload the stack's clients send.
 	Codec *codec.Codec
+	// RateLimits of the API; the zero value, no limit, unless a test opts in.
+	RateLimits api.RateLimits
+	// Log receives the API's log; nil discards it.
+	Log *slog.Logger
 }
 
 // FastRules are the default rules with timers short enough for end-to-end tests.
