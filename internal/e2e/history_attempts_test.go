@@ -6,9 +6,11 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/daect/expectct/internal/api"
 	"github.com/daect/expectct/internal/audit"
+	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/store"
 	"github.com/daect/expectct/internal/testenv"
 )
@@ -20,6 +22,9 @@ import (
 func TestHistoryAttemptsPaged(t *testing.T) {
 	s := testenv.NewStack(t, testenv.StackOptions{})
 	id := s.Submit(testenv.ExampleDossier(t))
+	// The journal holds the submission and the consultation before the
+	// pages are read, so each page has journal entries to show.
+	s.WaitStatus(id, lifecycle.StatusEmbassyConsultation, time.Minute)
 	for i := range 7 {
 		r := s.Do(&testenv.Applicant, "POST", "/v1/applications/"+id+"/opinion", map[string]string{"opinion": "favorable", "comment": "mine"})
 		if r.Status != http.StatusForbidden {

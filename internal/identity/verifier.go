@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
+	jose "github.com/go-jose/go-jose/v4"
 )
 
 // Leeway is the clock skew tolerated between the issuer and us, on the
@@ -29,6 +30,15 @@ var asymmetric = []string{
 	oidc.PS256, oidc.PS384, oidc.PS512,
 	oidc.EdDSA,
 }
+
+// joseAlgorithms are the same, for parsing a token's signature.
+var joseAlgorithms = func() []jose.SignatureAlgorithm {
+	out := make([]jose.SignatureAlgorithm, len(asymmetric))
+	for i, a := range asymmetric {
+		out[i] = jose.SignatureAlgorithm(a)
+	}
+	return out
+}()
 
 // Kind tells a person from a machine.
 type Kind string
@@ -98,7 +108,13 @@ func (v *Verifier) discovered(ctx context.Context) (*oidc.IDTokenVerifier, error
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrIssuerUnavailable, v.Issuer, err)
 	}
-	v.verifier = p.Verifier(&oidc.Config{
+	var meta struct {
+		JWKS string `json:"jwks_uri"`
+	}
+	if err := p.Claims(&meta); err != nil || meta.JWKS == "" {
+		return nil, fmt.Errorf("%w: %s publishes no jwks_uri", ErrIssuerUnavailable, v.Issuer)
+	}
+	v.verifier = oidc.NewVerifier(v.Issuer, newKeySet(meta.JWKS, v.now), &oidc.Config{
 		// The audience is checked below against several client IDs.
 		SkipClientIDCheck:    true,
 		SupportedSigningAlgs: asymmetric,
@@ -135,7 +151,7 @@ func (v *Verifier) Verify(ctx context.Context, raw string) (Principal, error) {
 	if err != nil {
 		// go-oidc flattens the key set's error into text: a JWKS that could
 		// not be fetched is the provider's fault, not the caller's.
-		if strings.Contains(err.Error(), "fetching keys") {
+		if strings.Contains(err.Error(), fetchingKeys) {
 			return Principal{}, fmt.Errorf("%w: %v", ErrIssuerUnavailable, err)
 		}
 		return Principal{}, fmt.Errorf("%w: %v", ErrInvalidToken, err)
