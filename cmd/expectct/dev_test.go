@@ -50,6 +50,7 @@ func TestDevStartsAndStopsEverything(t *testing.T) {
 		cfg = &config.Config{}
 		cfg.Bind(pflag.NewFlagSet("dev", pflag.ContinueOnError))
 		cfg.DatabaseURL = dbURL
+		cfg.MigrateURL = testenv.OwnerURL(t, dbURL)
 		cfg.TemporalAddress = "127.0.0.1:" + strconv.Itoa(ports[0])
 		cfg.TemporalUIPort = ports[1]
 		cfg.SMTPPort = ports[2]

@@ -67,11 +67,28 @@ func migrateCmd() *cobra.Command {
 	})
 }
 
+// migrateDatabase creates and migrates the database as the owner
+// (EXPECTCT_MIGRATE_DATABASE_URL), then lets DATABASE_URL's role in as a
+// member of store.AppRole. Without an owner URL, DATABASE_URL's role owns
+// the tables: fit for a workstation, and said so.
 func migrateDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	if err := store.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+	owner := cfg.MigrateURL
+	if owner == "" {
+		owner = cfg.DatabaseURL
+	}
+	same, err := store.SameRole(owner, cfg.DatabaseURL)
+	if err != nil {
 		return err
 	}
-	if err := store.Migrate(ctx, cfg.DatabaseURL); err != nil {
+	if err := store.EnsureDatabase(ctx, owner); err != nil {
+		return err
+	}
+	if err := store.Migrate(ctx, owner); err != nil {
+		return err
+	}
+	if same {
+		log.Warn("EXPECTCT_MIGRATE_DATABASE_URL is not set (or logs in as DATABASE_URL's role): the application owns its tables and could rewrite the journal; fit for a workstation only (docs/operations.md, \"Database roles\")")
+	} else if err := store.GrantApp(ctx, owner, cfg.DatabaseURL); err != nil {
 		return err
 	}
 	log.Info("database migrated")

@@ -22,6 +22,7 @@ import (
 // Config is what the api, worker and dev services need.
 type Config struct {
 	DatabaseURL       string
+	MigrateURL        string
 	TemporalAddress   string
 	TemporalNamespace string
 	TaskQueue         string
@@ -103,6 +104,7 @@ type Var struct {
 func (c *Config) Vars() []Var {
 	return []Var{
 		{"DATABASE_URL", "database-url", "postgres://postgres@127.0.0.1:5432/expectct?sslmode=disable", "PostgreSQL URL of expectct's database (created if missing by migrate/dev)", &c.DatabaseURL},
+		{"EXPECTCT_MIGRATE_DATABASE_URL", "migrate-database-url", "", "migrate/dev: PostgreSQL URL of the role that owns the tables and runs the migrations; DATABASE_URL's role is then made a member of expectct_app, which may only read and append to the journals. Empty: DATABASE_URL's role owns the tables (workstations only: nothing keeps it from rewriting the journal)", &c.MigrateURL},
 		{"TEMPORAL_ADDRESS", "temporal-address", "127.0.0.1:7233", "Temporal frontend host:port", &c.TemporalAddress},
 		{"TEMPORAL_NAMESPACE", "temporal-namespace", "default", "Temporal namespace", &c.TemporalNamespace},
 		{"EXPECTCT_TASK_QUEUE", "task-queue", "expectct", "Temporal task queue of the application workflows", &c.TaskQueue},
