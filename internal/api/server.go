@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 
+	"github.com/daect/expectct/internal/checkpoint"
 	"github.com/daect/expectct/internal/codec"
 	"github.com/daect/expectct/internal/identity"
 	"github.com/daect/expectct/internal/lifecycle"
@@ -46,6 +47,9 @@ type Server struct {
 	// Codec opens the sealed histories the audit reads; it must be the one
 	// Temporal's client was given (nil: payloads in clear).
 	Codec *codec.Codec
+	// CheckpointKeys check the signed checkpoints audit verify reads
+	// (EXPECTCT_CHECKPOINT_PUBLIC_KEYS).
+	CheckpointKeys checkpoint.PublicKeys
 	// Registry receives the API's metrics; nil means no metrics.
 	Registry prometheus.Registerer
 	// Now is the clock; tests may set it.
@@ -79,6 +83,8 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/applications/{id}", lifecycle.ActionRead, s.read},
 		{"GET", "/v1/applications/{id}/history", lifecycle.ActionHistory, s.history},
 		{"GET", "/v1/audit/verify", lifecycle.ActionAuditVerify, s.verify},
+		{"POST", "/v1/audit/verify", lifecycle.ActionAuditVerify, s.verify},
+		{"GET", "/v1/audit/checkpoints", lifecycle.ActionAuditVerify, s.checkpoints},
 		{"GET", "/v1/embassies", lifecycle.ActionEmbassyList, s.listEmbassies},
 		{"PUT", "/v1/embassies/{country}", lifecycle.ActionEmbassyDirectory, s.setEmbassy},
 		{"GET", "/v1/mail/failed", lifecycle.ActionMailFailed, s.failedMail},
@@ -157,7 +163,7 @@ func (s *Server) authenticated(rt route) http.Handler {
 		var err error
 		req.caller, req.actor, err = s.identify(r, rt.action)
 		if err == nil {
-			r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
+			r.Body = http.MaxBytesReader(w, r.Body, cmp.Or(bodyLimits[rt.method+" "+rt.path], s.MaxBodyBytes))
 			status, body, err = rt.handle(req)
 		}
 		if err != nil {

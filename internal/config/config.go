@@ -38,6 +38,10 @@ type Config struct {
 	MailLease    time.Duration
 	CodecKeys    string
 
+	CheckpointKey        string
+	CheckpointPublicKeys string
+	CheckpointInterval   time.Duration
+
 	Listen         string
 	MetricsListen  string
 	OIDCIssuer     string
@@ -124,6 +128,9 @@ func (c *Config) Vars() []Var {
 		{"EXPECTCT_OIDC_CLIENT_ID", "oidc-client-id", "expectct", "public client ID the CLI signs in with (`expectct login`)", &c.OIDCClientID},
 		{"EXPECTCT_OIDC_LISTEN", "oidc-listen", "127.0.0.1:9998", "dev: where the local OpenID provider listens", &c.OIDCListen},
 		{"EXPECTCT_CODEC_KEYS", "codec-keys", "", "keys sealing every Temporal payload (AES-256-GCM): id=base64 of 32 bytes, comma-separated, the first current; empty: payloads in clear (workstations only)", &c.CodecKeys},
+		{"EXPECTCT_CHECKPOINT_KEY", "checkpoint-key", "", "worker: base64 Ed25519 seed signing the checkpoints of every chain (`expectct checkpoint-key` makes one); empty: no checkpoints are taken", &c.CheckpointKey},
+		{"EXPECTCT_CHECKPOINT_PUBLIC_KEYS", "checkpoint-public-keys", "", "api: base64 Ed25519 public keys audit verify checks checkpoints with, comma-separated (the current key's and the older ones' during a rotation)", &c.CheckpointPublicKeys},
+		{"EXPECTCT_CHECKPOINT_INTERVAL", "checkpoint-interval", "1h", "worker: how often the heads of every chain are signed (a Temporal schedule; nothing is stored when no chain moved)", &c.CheckpointInterval},
 		{"EXPECTCT_RULES_FILE", "rules-file", "", "programme rules YAML (empty: the embedded defaults)", &c.RulesFile},
 		{"EXPECTCT_MAX_BODY_BYTES", "max-body-bytes", "1048576", "largest request body the API reads", &c.MaxBodyBytes},
 		{"EXPECTCT_UPDATE_TIMEOUT", "update-timeout", "30s", "how long the API waits for a human step to be recorded", &c.UpdateTimeout},

@@ -147,6 +147,7 @@ func ForgeToken(t testing.TB, p *devstack.OIDCProvider, claims map[string]any) s
 	block, _ := pem.Decode(data)
 	if block == nil {
 		t.Fatalf("provider key %s: no PEM block", p.KeyFile)
+		return ""
 	}
 	key, err := x509.ParsePKCS8PrivateKey(block.Bytes)
 	if err != nil {
