@@ -43,7 +43,9 @@ type application struct {
 
 // Application is the workflow of one application, from submission to
 // decision. A long review continues as a new run when Temporal suggests it;
-// the new run takes the state over (in.Resume) and goes on reviewing.
+// the new run takes the state over (in.Resume) and goes on reviewing. Its
+// result is the final state without the dossier, which the history holds
+// once already, in the start input.
 func Application(ctx workflow.Context, in lifecycle.StartInput) (lifecycle.State, error) {
 	a := &application{prog: in.Rules}
 	clock := in.Rules.Timers.DecisionReminder.D()
@@ -86,7 +88,7 @@ func Application(ctx workflow.Context, in lifecycle.StartInput) (lifecycle.State
 		return a.st, err
 	}
 	a.st.Deadlines = nil
-	return a.st, nil
+	return *a.snapshot(), nil
 }
 
 // settle waits until every sequenced transition is recorded and every

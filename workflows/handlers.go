@@ -121,20 +121,20 @@ func (a *application) validateOpinion(in lifecycle.OpinionInput) error {
 	return nil
 }
 
-func (a *application) giveOpinion(ctx workflow.Context, in lifecycle.OpinionInput) (lifecycle.State, error) {
+func (a *application) giveOpinion(ctx workflow.Context, in lifecycle.OpinionInput) (lifecycle.StepResult, error) {
 	a.st.Opinion = &lifecycle.Opinion{Value: in.Opinion, Comment: in.Comment, Actor: in.Actor, At: workflow.Now(ctx).UTC()}
 	a.st.Status = lifecycle.StatusUnderReview
 	a.clearDeadline("embassy_opinion")
 	seq := a.sequence(ctx, lifecycle.EventOpinionGiven, in.Actor,
 		lifecycle.Details{Opinion: in.Opinion, Comment: in.Comment})
-	return a.stateAfter(ctx, seq)
+	return a.stepResult(ctx, seq)
 }
 
 func (a *application) validateRequestComplements(in lifecycle.RequestComplementsInput) error {
 	return a.check(in.Actor, lifecycle.ActionRequestComplements, in, lifecycle.StatusUnderReview)
 }
 
-func (a *application) requestComplements(ctx workflow.Context, in lifecycle.RequestComplementsInput) (lifecycle.State, error) {
+func (a *application) requestComplements(ctx workflow.Context, in lifecycle.RequestComplementsInput) (lifecycle.StepResult, error) {
 	due := workflow.Now(ctx).UTC().Add(a.prog.Timers.ComplementsDeadline.D())
 	a.st.Status = lifecycle.StatusAwaitingComplements
 	a.st.ComplementsRequest = in.Message
@@ -144,7 +144,7 @@ func (a *application) requestComplements(ctx workflow.Context, in lifecycle.Requ
 	a.setDeadline(lifecycle.Deadline{Name: "complements", Due: due})
 	seq := a.sequence(ctx, lifecycle.EventComplementsRequested, in.Actor,
 		lifecycle.Details{Message: in.Message, Deadline: &due})
-	return a.stateAfter(ctx, seq)
+	return a.stepResult(ctx, seq)
 }
 
 func (a *application) validateComplements(ctx workflow.Context, in lifecycle.ComplementsInput) error {
@@ -177,7 +177,7 @@ func (a *application) validateComplements(ctx workflow.Context, in lifecycle.Com
 	return nil
 }
 
-func (a *application) answerComplements(ctx workflow.Context, in lifecycle.ComplementsInput) (lifecycle.State, error) {
+func (a *application) answerComplements(ctx workflow.Context, in lifecycle.ComplementsInput) (lifecycle.StepResult, error) {
 	//workflowcheck:ignore
 	flags, _ := dossier.Validate(in.Dossier, a.prog.Policy(), workflow.Now(ctx).In(lifecycle.Paris))
 	a.st.Dossier = in.Dossier
@@ -187,7 +187,7 @@ func (a *application) answerComplements(ctx workflow.Context, in lifecycle.Compl
 	a.clearDeadline("complements")
 	seq := a.sequence(ctx, lifecycle.EventComplementsReceived, in.Actor,
 		lifecycle.Details{Comment: in.Comment, Dossier: &in.Dossier, Flags: flags})
-	return a.stateAfter(ctx, seq)
+	return a.stepResult(ctx, seq)
 }
 
 func (a *application) validateRecommend(in lifecycle.RecommendInput) error {
@@ -200,7 +200,7 @@ func (a *application) validateRecommend(in lifecycle.RecommendInput) error {
 	return nil
 }
 
-func (a *application) recommend(ctx workflow.Context, in lifecycle.RecommendInput) (lifecycle.State, error) {
+func (a *application) recommend(ctx workflow.Context, in lifecycle.RecommendInput) (lifecycle.StepResult, error) {
 	amount := in.Amount
 	if in.Recommendation == lifecycle.RecommendReject {
 		amount = 0
@@ -210,7 +210,7 @@ func (a *application) recommend(ctx workflow.Context, in lifecycle.RecommendInpu
 	a.st.Status = lifecycle.StatusAwaitingDecision
 	seq := a.sequence(ctx, lifecycle.EventRecommended, in.Actor,
 		lifecycle.Details{Recommendation: in.Recommendation, Amount: &amount, Comment: in.Comment})
-	return a.stateAfter(ctx, seq)
+	return a.stepResult(ctx, seq)
 }
 
 // instructedBy tells whether the actor took part in the instruction. Steps
@@ -235,7 +235,7 @@ func (a *application) validateDecide(in lifecycle.DecideInput) error {
 	return nil
 }
 
-func (a *application) decide(ctx workflow.Context, in lifecycle.DecideInput) (lifecycle.State, error) {
+func (a *application) decide(ctx workflow.Context, in lifecycle.DecideInput) (lifecycle.StepResult, error) {
 	d := &lifecycle.Decision{Value: in.Decision, Actor: in.Actor, At: workflow.Now(ctx).UTC()}
 	event := lifecycle.EventApproved
 	details := lifecycle.Details{Decision: in.Decision}
@@ -252,7 +252,7 @@ func (a *application) decide(ctx workflow.Context, in lifecycle.DecideInput) (li
 	a.st.Decision = d
 	a.st.Deadlines = nil
 	seq := a.sequence(ctx, event, in.Actor, details)
-	return a.stateAfter(ctx, seq)
+	return a.stepResult(ctx, seq)
 }
 
 // openStatuses are those from which the applicant may still withdraw.
@@ -263,19 +263,19 @@ func (a *application) validateWithdraw(in lifecycle.WithdrawInput) error {
 	return a.check(in.Actor, lifecycle.ActionWithdraw, in, openStatuses...)
 }
 
-func (a *application) withdraw(ctx workflow.Context, in lifecycle.WithdrawInput) (lifecycle.State, error) {
+func (a *application) withdraw(ctx workflow.Context, in lifecycle.WithdrawInput) (lifecycle.StepResult, error) {
 	a.st.Status = lifecycle.StatusWithdrawn
 	a.st.WithdrawalReason = in.Reason
 	a.st.Deadlines = nil
 	seq := a.sequence(ctx, lifecycle.EventWithdrawn, in.Actor, lifecycle.Details{Reason: in.Reason})
-	return a.stateAfter(ctx, seq)
+	return a.stepResult(ctx, seq)
 }
 
-// stateAfter answers a step once its own transition is recorded, with the
-// state as that transition left it (later steps may have been accepted while
-// it was being recorded).
-func (a *application) stateAfter(ctx workflow.Context, seq int) (lifecycle.State, error) {
-	st := *a.snapshot()
-	st.Dossier = a.st.Dossier
-	return st, a.awaitRecorded(ctx, seq)
+// stepResult answers a step once its own transition is recorded, with the
+// status that transition left (later steps may have been accepted while it
+// was being recorded). The whole state stays out of the history: the API
+// reads it from the read model.
+func (a *application) stepResult(ctx workflow.Context, seq int) (lifecycle.StepResult, error) {
+	res := lifecycle.StepResult{Seq: seq, Status: a.st.Status}
+	return res, a.awaitRecorded(ctx, seq)
 }

@@ -142,31 +142,38 @@ func bootstrapAdminCmd() *cobra.Command {
 }
 
 // connect opens the database and the Temporal client, with errors that say
-// how to fix a missing component.
-func connect(ctx context.Context, cfg *config.Config, logger *slog.Logger, metrics client.MetricsHandler) (*store.Store, client.Client, error) {
+// how to fix a missing component. The client seals payloads with the codec,
+// also returned for the readers of raw histories (the audit).
+func connect(ctx context.Context, cfg *config.Config, logger *slog.Logger, metrics client.MetricsHandler) (*store.Store, client.Client, *codec.Codec, error) {
 	st, err := store.Open(ctx, cfg.DatabaseURL)
 	if err != nil {
-		return nil, nil, fmt.Errorf("%w\nPostgreSQL must be reachable at DATABASE_URL (start it with `pg_ctlcluster 15 main start` or `docker compose up postgres`, then run `expectct migrate`)", err)
+		return nil, nil, nil, fmt.Errorf("%w\nPostgreSQL must be reachable at DATABASE_URL (start it with `pg_ctlcluster 15 main start` or `docker compose up postgres`, then run `expectct migrate`)", err)
 	}
 	pc, err := codec.Parse(cfg.CodecKeys)
 	if err != nil {
 		st.Close()
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if pc == nil {
 		logger.Warn("EXPECTCT_CODEC_KEYS is not set: Temporal payloads (dossiers, steps) travel and are stored in clear; fit for a workstation only")
 	}
+	tlsConfig, err := cfg.TemporalTLS()
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
 	opts := client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk")), DataConverter: codec.DataConverter(pc)}
+		Logger: sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk")), DataConverter: codec.DataConverter(pc),
+		ConnectionOptions: client.ConnectionOptions{TLS: tlsConfig}}
 	if metrics != nil {
 		opts.MetricsHandler = metrics
 	}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		st.Close()
-		return nil, nil, fmt.Errorf("cannot reach Temporal at %s: %w (start it with `make run` or `docker compose up temporal`)", cfg.TemporalAddress, err)
+		return nil, nil, nil, fmt.Errorf("cannot reach Temporal at %s: %w (start it with `make run` or `docker compose up temporal`)", cfg.TemporalAddress, err)
 	}
-	return st, c, nil
+	return st, c, pc, nil
 }
 
 func apiCmd() *cobra.Command {
@@ -188,7 +195,7 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, ready cha
 	if err != nil {
 		return err
 	}
-	st, c, err := connect(ctx, cfg, log, nil)
+	st, c, pc, err := connect(ctx, cfg, log, nil)
 	if err != nil {
 		return err
 	}
@@ -202,6 +209,7 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, ready cha
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := &api.Server{CheckpointKeys: keys, Temporal: c, Store: st, Rules: prog, TaskQueue: cfg.TaskQueue, Namespace: cfg.TemporalNamespace,
 		MaxBodyBytes: cfg.MaxBodyBytes, UpdateTimeout: cfg.UpdateTimeout, Log: log, Registry: reg,
+		Codec: pc, CodecOrigins: cfg.CodecOrigins(), DirectoryFallback: cfg.DirectoryFallback,
 		Verifier: identity.NewVerifier(cfg.OIDCIssuer, cfg.Audiences()),
 		SignIn:   identity.SignIn{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID}}
 	mux := http.NewServeMux()
@@ -250,7 +258,7 @@ func workerCmd() *cobra.Command {
 func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	st, c, err := connect(ctx, cfg, log, sdkMetrics(reg))
+	st, c, _, err := connect(ctx, cfg, log, sdkMetrics(reg))
 	if err != nil {
 		return err
 	}

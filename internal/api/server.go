@@ -50,6 +50,13 @@ type Server struct {
 	// CheckpointKeys check the signed checkpoints audit verify reads
 	// (EXPECTCT_CHECKPOINT_PUBLIC_KEYS).
 	CheckpointKeys checkpoint.PublicKeys
+	// DirectoryFallback is how long a person's roles as last read stand in
+	// while PostgreSQL is unreachable (0: refuse with 503 at once).
+	DirectoryFallback time.Duration
+	known             lastKnown
+	// CodecOrigins are the Temporal Web UI origins allowed to call the codec
+	// endpoint from a browser (CORS).
+	CodecOrigins []string
 	// Registry receives the API's metrics; nil means no metrics.
 	Registry prometheus.Registerer
 	// Now is the clock; tests may set it.
@@ -94,6 +101,7 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/people/{person}/grants", lifecycle.ActionPeopleGrant, s.grant},
 		{"POST", "/v1/people/{person}/revocations", lifecycle.ActionPeopleGrant, s.revoke},
 		{"GET", "/v1/directory/journal", lifecycle.ActionPeopleList, s.directoryJournal},
+		{"POST", "/v1/codec/decode", lifecycle.ActionCodecDecode, s.decodePayloads},
 	}, steps...)
 }
 
@@ -118,8 +126,13 @@ func (s *Server) Handler() http.Handler {
 	s.m = m
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
-		mux.Handle(rt.method+" "+rt.path, m.wrap(rt.method+" "+rt.path, s.authenticated(rt)))
+		var h http.Handler = s.authenticated(rt)
+		if rt.path == codecDecodePath {
+			h = s.codecCORS(h)
+		}
+		mux.Handle(rt.method+" "+rt.path, m.wrap(rt.method+" "+rt.path, h))
 	}
+	mux.Handle("OPTIONS "+codecDecodePath, m.wrap("OPTIONS "+codecDecodePath, s.codecCORS(http.NotFoundHandler())))
 	mux.Handle("GET /healthz", m.wrap("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "alive"})
 	})))
@@ -193,10 +206,20 @@ func (s *Server) identify(r *http.Request, action lifecycle.Action) (identity.Ca
 		return identity.Caller{}, lifecycle.Actor{}, errUnauthorized(err.Error())
 	}
 	person, err := s.Store.SeePerson(r.Context(), store.Person{Issuer: p.Issuer, Subject: p.Subject, Kind: string(p.Kind), Name: p.Name, Email: p.Email})
-	if errors.Is(err, store.ErrSubjectTaken) {
+	key := p.Issuer + " " + p.Subject
+	switch {
+	case err == nil:
+		s.known.remember(key, person, s.Now())
+	case errors.Is(err, store.ErrSubjectTaken):
 		return identity.Caller{}, lifecycle.Actor{}, errUnauthorized(err.Error())
-	}
-	if err != nil {
+	case errors.Is(err, store.ErrUnavailable) && s.DirectoryFallback > 0:
+		known, ok := s.known.recall(key, s.Now(), s.DirectoryFallback)
+		if !ok {
+			return identity.Caller{}, lifecycle.Actor{}, err
+		}
+		s.Log.Warn("directory unreachable: roles as last read", "person", known.ID, "error", err)
+		person = known
+	default:
 		return identity.Caller{}, lifecycle.Actor{}, err
 	}
 	caller := identity.Caller{Principal: p, Person: person}

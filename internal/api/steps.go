@@ -136,9 +136,9 @@ func (s *Server) step(st stepRoute) func(*request) (int, any, error) {
 			Args:         []any{in},
 			WaitForStage: client.WorkflowUpdateStageCompleted,
 		})
-		var state lifecycle.State
+		var result lifecycle.StepResult
 		if err == nil {
-			err = h.Get(ctx, &state)
+			err = h.Get(ctx, &result)
 		}
 		if err != nil && ctx.Err() != nil && s.accepted(r.Context(), r.appID, updateID) {
 			// The step was accepted and is being recorded (the database is
@@ -160,7 +160,14 @@ func (s *Server) step(st stepRoute) func(*request) (int, any, error) {
 		if err != nil {
 			return 0, nil, err
 		}
-		s.Log.Info("step accepted", "application_id", r.appID, "step", st.update, "actor", r.actor.ID, "status", state.Status)
+		s.Log.Info("step accepted", "application_id", r.appID, "step", st.update, "actor", r.actor.ID,
+			"status", result.Status, "seq", result.Seq)
+		// The update returns once its transition is recorded: the read model
+		// holds it (and any later one), as a read would answer.
+		state, err := s.storedState(r.Context(), r.appID)
+		if err != nil {
+			return 0, nil, err
+		}
 		return http.StatusOK, state, nil
 	}
 }

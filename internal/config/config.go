@@ -26,6 +26,12 @@ type Config struct {
 	TemporalAddress   string
 	TemporalNamespace string
 	TaskQueue         string
+	// TemporalTLS* secure the connection to the Temporal frontend: see
+	// TemporalTLS.
+	TemporalTLSCA         string
+	TemporalTLSCert       string
+	TemporalTLSKey        string
+	TemporalTLSServerName string
 
 	SMTPHost     string
 	SMTPPort     int
@@ -37,26 +43,29 @@ type Config struct {
 	MailPoll     time.Duration
 	MailLease    time.Duration
 	CodecKeys    string
+	CodecCORS    string
 
 	CheckpointKey        string
 	CheckpointPublicKeys string
 	CheckpointInterval   time.Duration
 
-	Listen         string
-	MetricsListen  string
-	OIDCIssuer     string
-	OIDCAudiences  string
-	OIDCClientID   string
-	OIDCListen     string
-	RulesFile      string
-	MaxBodyBytes   int64
-	UpdateTimeout  time.Duration
-	WorkflowCache  int
-	LogLevel       string
-	LogFormat      string
-	DataDir        string
-	TemporalUIPort int
-	MailUIListen   string
+	Listen        string
+	MetricsListen string
+	OIDCIssuer    string
+	OIDCAudiences string
+	OIDCClientID  string
+	OIDCListen    string
+	RulesFile     string
+	MaxBodyBytes  int64
+	UpdateTimeout time.Duration
+	// DirectoryFallback: see api.Server.
+	DirectoryFallback time.Duration
+	WorkflowCache     int
+	LogLevel          string
+	LogFormat         string
+	DataDir           string
+	TemporalUIPort    int
+	MailUIListen      string
 
 	errs []error // malformed environment values, reported by Check
 }
@@ -88,9 +97,14 @@ func isLoopback(host string) bool {
 }
 
 // Audiences are the client IDs a token may be addressed to.
-func (c *Config) Audiences() []string {
+func (c *Config) Audiences() []string { return commaList(c.OIDCAudiences) }
+
+// CodecOrigins are the browser origins allowed to call the codec endpoint.
+func (c *Config) CodecOrigins() []string { return commaList(c.CodecCORS) }
+
+func commaList(s string) []string {
 	var list []string
-	for _, a := range strings.Split(c.OIDCAudiences, ",") {
+	for _, a := range strings.Split(s, ",") {
 		if a = strings.TrimSpace(a); a != "" {
 			list = append(list, a)
 		}
@@ -111,6 +125,10 @@ func (c *Config) Vars() []Var {
 		{"EXPECTCT_MIGRATE_DATABASE_URL", "migrate-database-url", "", "migrate/dev: PostgreSQL URL of the role that owns the tables and runs the migrations; DATABASE_URL's role is then made a member of expectct_app, which may only read and append to the journals. Empty: DATABASE_URL's role owns the tables (workstations only: nothing keeps it from rewriting the journal)", &c.MigrateURL},
 		{"TEMPORAL_ADDRESS", "temporal-address", "127.0.0.1:7233", "Temporal frontend host:port", &c.TemporalAddress},
 		{"TEMPORAL_NAMESPACE", "temporal-namespace", "default", "Temporal namespace", &c.TemporalNamespace},
+		{"TEMPORAL_TLS_CA", "temporal-tls-ca", "", "PEM file of the CA that signed the Temporal frontend's certificate (set: the connection uses TLS)", &c.TemporalTLSCA},
+		{"TEMPORAL_TLS_CERT", "temporal-tls-cert", "", "PEM client certificate for mutual TLS with the Temporal frontend (with TEMPORAL_TLS_KEY)", &c.TemporalTLSCert},
+		{"TEMPORAL_TLS_KEY", "temporal-tls-key", "", "PEM private key of TEMPORAL_TLS_CERT", &c.TemporalTLSKey},
+		{"TEMPORAL_TLS_SERVER_NAME", "temporal-tls-server-name", "", "name expected in the frontend's certificate (default: the host of TEMPORAL_ADDRESS)", &c.TemporalTLSServerName},
 		{"EXPECTCT_TASK_QUEUE", "task-queue", "expectct", "Temporal task queue of the application workflows", &c.TaskQueue},
 		{"SMTP_HOST", "smtp-host", "127.0.0.1", "SMTP server host", &c.SMTPHost},
 		{"SMTP_PORT", "smtp-port", "1025", "SMTP server port", &c.SMTPPort},
@@ -131,8 +149,10 @@ func (c *Config) Vars() []Var {
 		{"EXPECTCT_CHECKPOINT_KEY", "checkpoint-key", "", "worker: base64 Ed25519 seed signing the checkpoints of every chain (`expectct checkpoint-key` makes one); empty: no checkpoints are taken", &c.CheckpointKey},
 		{"EXPECTCT_CHECKPOINT_PUBLIC_KEYS", "checkpoint-public-keys", "", "api: base64 Ed25519 public keys audit verify checks checkpoints with, comma-separated (the current key's and the older ones' during a rotation)", &c.CheckpointPublicKeys},
 		{"EXPECTCT_CHECKPOINT_INTERVAL", "checkpoint-interval", "1h", "worker: how often the heads of every chain are signed (a Temporal schedule; nothing is stored when no chain moved)", &c.CheckpointInterval},
+		{"EXPECTCT_CODEC_CORS_ORIGINS", "codec-cors-origins", "", "api: Temporal Web UI origins (scheme://host:port, comma-separated) allowed to call the codec endpoint /v1/codec/decode from a browser", &c.CodecCORS},
 		{"EXPECTCT_RULES_FILE", "rules-file", "", "programme rules YAML (empty: the embedded defaults)", &c.RulesFile},
 		{"EXPECTCT_MAX_BODY_BYTES", "max-body-bytes", "1048576", "largest request body the API reads", &c.MaxBodyBytes},
+		{"EXPECTCT_DIRECTORY_FALLBACK", "directory-fallback", "2m", "api: while PostgreSQL is unreachable, people seen within this time keep the roles last read (0: refuse with 503)", &c.DirectoryFallback},
 		{"EXPECTCT_UPDATE_TIMEOUT", "update-timeout", "30s", "how long the API waits for a human step to be recorded", &c.UpdateTimeout},
 		{"EXPECTCT_WORKFLOW_CACHE", "workflow-cache", "2000", "worker: workflows kept in memory between tasks; the others are replayed from history when they wake (bounds memory)", &c.WorkflowCache},
 		{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", &c.LogLevel},

@@ -112,13 +112,14 @@ const (
 	ActionWhoAmI             Action = "whoami"
 	ActionPeopleList         Action = "people_list"
 	ActionPeopleGrant        Action = "people_grant"
+	ActionCodecDecode        Action = "codec_decode"
 )
 
 // AllActions lists every action, for the permission matrix.
 var AllActions = []Action{ActionSubmit, ActionRead, ActionList, ActionHistory, ActionOpinion,
 	ActionRequestComplements, ActionComplements, ActionRecommend, ActionDecide, ActionWithdraw,
 	ActionAuditVerify, ActionEmbassyDirectory, ActionEmbassyList, ActionMailFailed,
-	ActionWhoAmI, ActionPeopleList, ActionPeopleGrant}
+	ActionWhoAmI, ActionPeopleList, ActionPeopleGrant, ActionCodecDecode}
 
 // rolesFor is the permission table of domain.md.
 var rolesFor = map[Action][]Role{
@@ -140,6 +141,9 @@ var rolesFor = map[Action][]Role{
 	ActionWhoAmI:      {RoleApplicant, RoleEmbassy, RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
 	ActionPeopleList:  {RoleAuditor, RoleAdmin},
 	ActionPeopleGrant: {RoleAdmin},
+	// Opening sealed Temporal histories (the Web UI's codec server) shows
+	// personal data: the roles that read the whole record.
+	ActionCodecDecode: {RoleAuditor, RoleAdmin},
 }
 
 // Allows tells whether the role may perform the action at all (scope aside).
@@ -312,13 +316,25 @@ type Deadline struct {
 	Due  time.Time `json:"due"`
 }
 
+// StepResult is what a human step's update returns once its transition is
+// recorded: the transition's number and the status it left. It is small and
+// holds no personal data, since Temporal keeps it in the history; the API
+// answers with the read model.
+type StepResult struct {
+	Seq    int    `json:"seq"`
+	Status Status `json:"status"`
+}
+
 // State is what the status query returns: the whole application as the workflow holds it.
 type State struct {
-	ApplicationID  string          `json:"application_id"`
-	Status         Status          `json:"status"`
-	RulesVersion   string          `json:"rules_version"`
-	Flags          []string        `json:"flags,omitempty"`
-	Dossier        dossier.Dossier `json:"dossier"`
+	ApplicationID string   `json:"application_id"`
+	Status        Status   `json:"status"`
+	RulesVersion  string   `json:"rules_version"`
+	Flags         []string `json:"flags,omitempty"`
+	// Dossier is left out of the JSON when empty: the snapshots a
+	// transition carries to the read model (in Temporal's history) hold no
+	// dossier, which the read model keeps apart.
+	Dossier        dossier.Dossier `json:"dossier,omitzero"`
 	SubmittedAt    time.Time       `json:"submitted_at"`
 	Submitter      Actor           `json:"submitter"`
 	Opinion        *Opinion        `json:"opinion,omitempty"`

@@ -36,6 +36,10 @@ import (
 // Secretariat is the DAECT secretariat address the stack's worker writes to.
 const Secretariat = "secretariat.test@diplomatie.gouv.fr"
 
+// TemporalUIOrigin is the Temporal Web UI origin test stacks let call their
+// codec endpoint.
+const TemporalUIOrigin = "http://temporal-ui.test:8233"
+
 // Stack is the whole system for one test: its own database, task queue,
 // Mailpit, an in-process worker and the API on an httptest server, against
 // the package's shared Temporal dev server (or one given in StackOptions).
