@@ -31,8 +31,9 @@ func SameRole(ownerURL, appURL string) (bool, error) {
 // owner (ownerURL, which must be allowed to manage roles for what is
 // missing). A missing login role is created with the password of appURL;
 // an existing one is only added to the group. It changes nothing when the
-// membership is already there, and refuses a role that is a superuser or
-// owns the tables, since the grants would then limit nothing.
+// membership is already there, and refuses a role that is a superuser, may
+// create roles, or owns the tables, since the grants would then limit
+// nothing.
 func GrantApp(ctx context.Context, ownerURL, appURL string) error {
 	app, err := pgx.ParseConfig(appURL)
 	if err != nil {
@@ -59,15 +60,18 @@ func GrantApp(ctx context.Context, ownerURL, appURL string) error {
 
 func grantApp(ctx context.Context, conn *pgx.Conn, user, password string) error {
 	var exists, member, super, owner bool
-	err := conn.QueryRow(ctx, `SELECT true, pg_has_role(r.oid, $2, 'MEMBER'), r.rolsuper,
-			EXISTS (SELECT FROM pg_tables WHERE tablename = 'journal' AND schemaname = 'public' AND tableowner = r.rolname)
+	// Owner counts membership too: a member of the owner's role may act as
+	// it. A role that may create roles could make itself one (PostgreSQL 15).
+	err := conn.QueryRow(ctx, `SELECT true, pg_has_role(r.oid, $2, 'MEMBER'), r.rolsuper OR r.rolcreaterole,
+			EXISTS (SELECT FROM pg_tables t WHERE t.tablename = 'journal' AND t.schemaname = 'public'
+				AND pg_has_role(r.oid, t.tableowner, 'MEMBER'))
 		FROM pg_roles r WHERE r.rolname = $1`, user, AppRole).Scan(&exists, &member, &super, &owner)
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return unavailable(err)
 	}
 	switch {
 	case super || owner:
-		return fmt.Errorf("DATABASE_URL logs in as %s, a superuser or the owner of the tables: the application must log in as a role of its own, member of %s (docs/operations.md, \"Database roles\")", user, AppRole)
+		return fmt.Errorf("DATABASE_URL logs in as %s, a superuser, a role that may create roles, or the owner of the tables (or a member of it): the application must log in as a role of its own, member of %s only (docs/operations.md, \"Database roles\")", user, AppRole)
 	case member:
 		return nil
 	}

@@ -230,3 +230,28 @@ func pgxBegin(ctx context.Context, st *store.Store, f func(exec func(string) err
 	defer func() { _ = tx.Rollback(ctx) }()
 	return f(func(sql string) error { _, err := tx.Exec(ctx, sql); return err })
 }
+
+// TestGrantAppRefusesRolesTheGrantsCannotLimit: the superuser, or a role
+// that may create roles, as DATABASE_URL would make the grants moot.
+func TestGrantAppRefusesRolesTheGrantsCannotLimit(t *testing.T) {
+	_, appURL := testenv.Database(t)
+	ctx := context.Background()
+	owner := testenv.OwnerURL(t, appURL)
+	if err := store.GrantApp(ctx, owner, owner); err == nil || !strings.Contains(err.Error(), "a superuser") {
+		t.Errorf("the superuser as the application: %v", err)
+	}
+	admin := testenv.Owner(t, appURL)
+	role := "expectct_test_cr_" + strings.ReplaceAll(strings.TrimPrefix(appURL[strings.LastIndex(appURL, "/")+1:], "expectct_test_"), "?sslmode=disable", "")
+	if _, err := admin.Pool.Exec(ctx, `CREATE ROLE `+role+` LOGIN CREATEROLE`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = admin.Pool.Exec(context.Background(), `DROP ROLE `+role) })
+	creator := strings.Replace(appURL, testenv.AppRole+"@", role+"@", 1)
+	if err := store.GrantApp(ctx, owner, creator); err == nil || !strings.Contains(err.Error(), "may create roles") {
+		t.Errorf("a role that may create roles as the application: %v", err)
+	}
+	// The test role itself is let in, again and again.
+	if err := store.GrantApp(ctx, owner, appURL); err != nil {
+		t.Errorf("the application's role a second time: %v", err)
+	}
+}
