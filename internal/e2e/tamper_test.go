@@ -120,12 +120,15 @@ func TestTamperCaughtByCheckpoints(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	// Every worker start finds the schedule there and keeps it.
-	if err := worker.EnsureCheckpointSchedule(ctx, s.Temporal, s.TaskQueue, time.Hour); err != nil {
-		t.Fatalf("second EnsureCheckpointSchedule: %v", err)
+	// Every worker start finds the schedule there and keeps it, with the
+	// interval it was given.
+	for _, every := range []time.Duration{time.Hour, 2 * time.Hour} {
+		if err := worker.EnsureCheckpointSchedule(ctx, s.Temporal, s.TaskQueue, every); err != nil {
+			t.Fatalf("EnsureCheckpointSchedule again, every %s: %v", every, err)
+		}
 	}
 	desc, err := s.Temporal.ScheduleClient().GetHandle(ctx, worker.CheckpointScheduleID(s.TaskQueue)).Describe(ctx)
-	if err != nil || len(desc.Schedule.Spec.Intervals) != 1 || desc.Schedule.Spec.Intervals[0].Every != time.Hour {
+	if err != nil || len(desc.Schedule.Spec.Intervals) != 1 || desc.Schedule.Spec.Intervals[0].Every != 2*time.Hour {
 		t.Fatalf("checkpoint schedule: %+v, %v", desc, err)
 	}
 	if testenv.WritingHistories() {
