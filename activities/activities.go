@@ -226,6 +226,8 @@ func readModel(t lifecycle.Transition, d dossier.Dossier) store.ReadModel {
 	rm.Decided = t.Event == lifecycle.EventApproved || t.Event == lifecycle.EventRejected
 	if t.State != nil {
 		rm.State, _ = json.Marshal(t.State)
+		// The snapshot leaves the steps out; this transition is the next.
+		rm.Step, _ = json.Marshal(lifecycle.Step{Seq: t.Seq, Event: t.Event, Status: t.Status, Actor: t.Actor, At: t.At})
 	}
 	return rm
 }

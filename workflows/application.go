@@ -44,9 +44,9 @@ type application struct {
 // Application is the workflow of one application, from submission to
 // decision. A long review continues as a new run when Temporal suggests it;
 // the new run takes the state over (in.Resume) and goes on reviewing. Its
-// result is the final state without the dossier, which the history holds
-// once already, in the start input.
-func Application(ctx workflow.Context, in lifecycle.StartInput) (lifecycle.State, error) {
+// result is its last transition's number and status; the read model holds
+// the final state.
+func Application(ctx workflow.Context, in lifecycle.StartInput) (lifecycle.StepResult, error) {
 	a := &application{prog: in.Rules}
 	clock := in.Rules.Timers.DecisionReminder.D()
 	if in.Resume != nil {
@@ -70,7 +70,7 @@ func Application(ctx workflow.Context, in lifecycle.StartInput) (lifecycle.State
 			lifecycle.Details{RulesVersion: in.Rules.Version, Flags: in.Flags, Dossier: &in.Dossier})
 	}
 	if err := a.registerHandlers(ctx); err != nil {
-		return a.st, err
+		return lifecycle.StepResult{}, err
 	}
 	ctx = workflow.WithActivityOptions(ctx, activityOptions)
 	workflow.Go(ctx, a.recorder)
@@ -78,17 +78,17 @@ func Application(ctx workflow.Context, in lifecycle.StartInput) (lifecycle.State
 
 	if in.Resume == nil {
 		if err := a.consultEmbassy(ctx); err != nil {
-			return a.st, err
+			return lifecycle.StepResult{}, err
 		}
 	}
 	if err := a.review(ctx, clock); err != nil {
-		return a.st, err
+		return lifecycle.StepResult{}, err
 	}
 	if err := a.settle(ctx); err != nil {
-		return a.st, err
+		return lifecycle.StepResult{}, err
 	}
 	a.st.Deadlines = nil
-	return *a.snapshot(), nil
+	return lifecycle.StepResult{Seq: a.seq, Status: a.st.Status}, nil
 }
 
 // settle waits until every sequenced transition is recorded and every
@@ -341,7 +341,10 @@ func (a *application) awaitRecorded(ctx workflow.Context, seq int) error {
 func (a *application) snapshot() *lifecycle.State {
 	snap := a.st
 	snap.Dossier = dossier.Dossier{}
-	snap.Steps = slices.Clone(a.st.Steps)
+	// The steps are the transitions themselves: the read model appends each
+	// one as it is recorded, so the history does not carry the list again
+	// with every transition.
+	snap.Steps = nil
 	snap.Deadlines = slices.Clone(a.st.Deadlines)
 	snap.Flags = slices.Clone(a.st.Flags)
 	return &snap

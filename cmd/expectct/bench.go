@@ -131,6 +131,7 @@ roles already); give --worker-pid and --api-pid to read their memory.`,
 	f.IntVar(&o.WorkerPID, "worker-pid", 0, "process ID of the running worker, to read its memory")
 	f.IntVar(&o.APIPID, "api-pid", 0, "process ID of the running API, to read its memory")
 	f.StringVar(&o.WorkerMetrics, "worker-metrics", "", "the running worker's /metrics URL (e.g. http://127.0.0.1:9090/metrics), to show its activity latencies")
+	f.StringVar(&o.APIMetrics, "api-metrics", "", "the running API's /metrics URL (e.g. http://127.0.0.1:9091/metrics), to show its latencies")
 	f.StringVar(&binDir, "bin-dir", defaultBinDir(), "--standalone: where the temporal and mailpit binaries are (make tools builds them)")
 	f.StringVar(&o.Stack.RulesFile, "rules-file", "", "--standalone: programme rules for the worker and API (empty: embedded rules, embassy timers of 7 and 15 days)")
 	f.StringVar(&store, "temporal-store", "file", "--standalone: the dev server's store, file (SQLite in a temporary file, as expectct dev) or memory")

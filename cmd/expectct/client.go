@@ -539,16 +539,17 @@ decide an application they instructed.`,
 }
 
 func historyCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var page apiclient.AttemptsPage
+	cmd := &cobra.Command{
 		Use:   "history ID",
-		Short: "Show the full history of an application: workflow events, journal and refused attempts",
+		Short: "Show the full history of an application: workflow events, journal and refused attempts (newest 50 unless told)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := g.apiClient()
 			if err != nil {
 				return err
 			}
-			r, err := c.History(cmd.Context(), args[0])
+			r, err := c.History(cmd.Context(), args[0], page)
 			if err != nil {
 				return clientAPIError(err)
 			}
@@ -558,6 +559,9 @@ func historyCmd(g *globals) *cobra.Command {
 			return renderHistory(cmd.OutOrStdout(), r.Value)
 		},
 	}
+	cmd.Flags().IntVar(&page.Limit, "attempts-limit", 0, "refused attempts to show, newest first (1 to 500; default 50)")
+	cmd.Flags().Int64Var(&page.Before, "attempts-before", 0, "show the refused attempts older than this (the next_attempts_before a page gives)")
+	return cmd
 }
 
 func auditCmd(g *globals) *cobra.Command {

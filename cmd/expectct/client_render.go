@@ -233,7 +233,13 @@ func renderHistory(w io.Writer, h apiclient.History) error {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", parisTime(e.At), orNone(e.Source), orNone(e.Step), actorText(e.Actor),
 			orNone(e.Status), detailsText(e.Details))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if h.NextAttemptsBefore > 0 {
+		fmt.Fprintf(w, "older refused attempts: expectct history %s --attempts-before %d\n", cleanText(h.ApplicationID), h.NextAttemptsBefore)
+	}
+	return nil
 }
 
 // detailsText renders a map as key=value, sorted by key; strings as they are,

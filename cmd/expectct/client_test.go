@@ -638,6 +638,21 @@ func TestClientHistory(t *testing.T) {
 	}
 }
 
+// TestClientHistoryAttemptsPage: the flags ask for a page of refused
+// attempts, and the output says how to ask for the older ones.
+func TestClientHistoryAttemptsPage(t *testing.T) {
+	page := strings.Replace(fakeHistoryJSON, `"entries":[`, `"next_attempts_before":41,"entries":[`, 1)
+	f := newFakeAPI(t, map[string][]fakeReply{"GET /v1/applications/APP-1/history": {{200, "", page}}})
+	out, _, err := runCLI(t, f.srv.URL, "history", "APP-1", "--attempts-limit", "20", "--attempts-before", "97")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := f.only().Query; q != "attempts_before=97&attempts_limit=20" {
+		t.Errorf("query %q", q)
+	}
+	assertOutContains(t, "history", out, "older refused attempts: expectct history APP-1 --attempts-before 41")
+}
+
 func TestClientAuditVerify(t *testing.T) {
 	f := newFakeAPI(t, map[string][]fakeReply{"GET /v1/audit/verify": {
 		{200, "", `{"ok":true,"checked":12,"problems":[]}`},

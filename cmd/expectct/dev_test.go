@@ -43,7 +43,7 @@ func TestDevStartsAndStopsEverything(t *testing.T) {
 	// The ports are free when chosen, but another test may bind one before
 	// dev does: start again on fresh ports when dev says a port is taken.
 	for attempt := 1; ; attempt++ {
-		ports, err := devstack.FreePorts(7)
+		ports, err := devstack.FreePorts(8)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -58,6 +58,7 @@ func TestDevStartsAndStopsEverything(t *testing.T) {
 		cfg.Listen = "127.0.0.1:" + strconv.Itoa(ports[4])
 		cfg.MetricsListen = "127.0.0.1:" + strconv.Itoa(ports[5])
 		cfg.OIDCListen = "127.0.0.1:" + strconv.Itoa(ports[6])
+		cfg.APIMetricsListen = "127.0.0.1:" + strconv.Itoa(ports[7])
 		cfg.DataDir = t.TempDir()
 		cfg.LogLevel = "error"
 
@@ -79,7 +80,7 @@ func TestDevStartsAndStopsEverything(t *testing.T) {
 		"Temporal UI":     "http://127.0.0.1:" + strconv.Itoa(cfg.TemporalUIPort) + "/",
 		"Mailpit UI":      "http://" + cfg.MailUIListen + "/api/v1/messages",
 		"worker metrics":  "http://" + cfg.MetricsListen + "/metrics",
-		"API metrics":     "http://" + cfg.Listen + "/metrics",
+		"API metrics":     "http://" + cfg.APIMetricsListen + "/metrics",
 		"OpenID provider": "http://" + cfg.OIDCListen + "/.well-known/openid-configuration",
 	} {
 		// The worker and the API start side by side: wait for each.
@@ -91,6 +92,10 @@ func TestDevStartsAndStopsEverything(t *testing.T) {
 		if code != http.StatusOK {
 			t.Errorf("%s at %s answered %d", name, url, code)
 		}
+	}
+	// The metrics are not on the public port.
+	if code := get("http://" + cfg.Listen + "/metrics"); code != http.StatusNotFound {
+		t.Errorf("GET /metrics on the public API port answered %d, want 404", code)
 	}
 	if _, err := os.Stat(filepath.Join(cfg.DataDir, "temporal.db")); err != nil {
 		t.Errorf("Temporal state file not kept in the data dir: %v", err)
@@ -130,7 +135,7 @@ func TestDevStartsAndStopsEverything(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("dev did not stop")
 	}
-	for name, addr := range map[string]string{"API": cfg.Listen, "Temporal": cfg.TemporalAddress, "Mailpit": cfg.MailUIListen} {
+	for name, addr := range map[string]string{"API": cfg.Listen, "API metrics": cfg.APIMetricsListen, "Temporal": cfg.TemporalAddress, "Mailpit": cfg.MailUIListen} {
 		if code := get("http://" + addr + "/"); code != 0 {
 			t.Errorf("%s still answers after stop", name)
 		}

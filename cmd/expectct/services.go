@@ -20,6 +20,8 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 	sdkworker "go.temporal.io/sdk/worker"
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
 
 	"github.com/daect/expectct/activities"
 	"github.com/daect/expectct/internal/api"
@@ -205,17 +207,27 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, ready cha
 	if err != nil {
 		return err
 	}
+	proxies, err := cfg.TrustedProxyPrefixes()
+	if err != nil {
+		return err
+	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	srv := &api.Server{CheckpointKeys: keys, Temporal: c, Store: st, Rules: prog, TaskQueue: cfg.TaskQueue, Namespace: cfg.TemporalNamespace,
 		MaxBodyBytes: cfg.MaxBodyBytes, UpdateTimeout: cfg.UpdateTimeout, Log: log, Registry: reg,
 		Codec: pc, CodecOrigins: cfg.CodecOrigins(), DirectoryFallback: cfg.DirectoryFallback,
+		RateLimits: api.RateLimits{Anonymous: rate.Limit(cfg.RateAnonymous), AnonymousBurst: cfg.RateAnonymousBurst,
+			Writes: rate.Limit(cfg.RateWrites), WritesBurst: cfg.RateWritesBurst, TrustedProxies: proxies},
 		Verifier: identity.NewVerifier(cfg.OIDCIssuer, cfg.Audiences()),
 		SignIn:   identity.SignIn{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID}}
-	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
-	mux.Handle("/", srv.Handler())
-	return serveHTTP(ctx, cfg.Listen, mux, log, "api", ready)
+	// The metrics tell request rates, refusals and runtime details that the
+	// public need not see: they get a listener of their own.
+	metricsMux := http.NewServeMux()
+	metricsMux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return serveHTTP(gctx, cfg.Listen, srv.Handler(), log, "api", ready) })
+	g.Go(func() error { return serveHTTP(gctx, cfg.APIMetricsListen, metricsMux, log, "api metrics", nil) })
+	return g.Wait()
 }
 
 func serveHTTP(ctx context.Context, addr string, h http.Handler, log *slog.Logger, name string, ready chan<- string) error {

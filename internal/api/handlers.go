@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -161,21 +160,7 @@ func (s *Server) read(r *request) (int, any, error) {
 // storedState reads the application's state from the read model;
 // store.ErrNotFound when it has none yet.
 func (s *Server) storedState(ctx context.Context, id string) (lifecycle.State, error) {
-	var st lifecycle.State
-	stateJSON, dossierJSON, err := s.Store.State(ctx, id)
-	if err != nil {
-		return st, err
-	}
-	if stateJSON == nil {
-		return st, store.ErrNotFound
-	}
-	if err := json.Unmarshal(stateJSON, &st); err != nil {
-		return st, fmt.Errorf("stored state of %s: %w", id, err)
-	}
-	if err := json.Unmarshal(dossierJSON, &st.Dossier); err != nil {
-		return st, fmt.Errorf("stored dossier of %s: %w", id, err)
-	}
-	return st, nil
+	return s.Store.ApplicationState(ctx, id)
 }
 
 func (s *Server) list(r *request) (int, any, error) {
@@ -217,7 +202,31 @@ func (s *Server) list(r *request) (int, any, error) {
 }
 
 func (s *Server) history(r *request) (int, any, error) {
-	tl, err := audit.History(r.Context(), s.Temporal, s.Codec, s.Store, r.appID)
+	q := r.URL.Query()
+	page := store.AttemptsQuery{Limit: audit.DefaultAttemptsLimit}
+	var bad []dossier.FieldError
+	if l := q.Get("attempts_limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > audit.MaxAttemptsLimit {
+			bad = append(bad, dossier.FieldError{Field: "attempts_limit", Rule: "range",
+				MessageFR: fmt.Sprintf("attempts_limit doit être un entier entre 1 et %d", audit.MaxAttemptsLimit),
+				MessageEN: fmt.Sprintf("attempts_limit must be an integer from 1 to %d", audit.MaxAttemptsLimit)})
+		}
+		page.Limit = n
+	}
+	if b := q.Get("attempts_before"); b != "" {
+		n, err := strconv.ParseInt(b, 10, 64)
+		if err != nil || n < 1 {
+			bad = append(bad, dossier.FieldError{Field: "attempts_before", Rule: "cursor",
+				MessageFR: "attempts_before doit être le next_attempts_before d'une page précédente",
+				MessageEN: "attempts_before must be the next_attempts_before of a previous page"})
+		}
+		page.Before = n
+	}
+	if len(bad) > 0 {
+		return 0, nil, fromValidation(&dossier.ValidationError{Kind: dossier.KindMalformed, Fields: bad})
+	}
+	tl, err := audit.HistoryPage(r.Context(), s.Temporal, s.Codec, s.Store, r.appID, page)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -271,7 +280,9 @@ func (s *Server) wakeAwaitingContact(ctx context.Context, country string) error 
 		err := s.Temporal.SignalWorkflow(ctx, id, "", lifecycle.SignalEmbassyContactSet, nil)
 		var done *serviceerror.NotFound
 		if err != nil && !errors.As(err, &done) {
-			return fmt.Errorf("embassy contact saved, but application %s could not be woken (set it again): %w", id, err)
+			return errUnavailable("contact enregistré, mais un dossier qui l'attend n'a pas pu être réveillé : enregistrez-le à nouveau / "+
+				"contact saved, but an application waiting for it could not be woken: set it again",
+				fmt.Errorf("wake application %s: %w", id, err))
 		}
 		s.Log.Info("application woken: embassy contact set", "application_id", id, "country", country)
 	}
@@ -298,5 +309,5 @@ func decodeErr(err error) error {
 		return &dossier.ValidationError{Kind: dossier.KindTooLarge, Fields: []dossier.FieldError{{Field: "$", Rule: "too_large",
 			MessageFR: "Le corps de la requête est trop volumineux", MessageEN: "The request body is too large"}}}
 	}
-	return errUnavailable("reading the request: " + err.Error())
+	return errUnavailable("", fmt.Errorf("reading the request: %w", err))
 }

@@ -16,6 +16,8 @@ type metrics struct {
 	duration *prometheus.HistogramVec
 	// refusedAnonymous counts requests refused for want of a valid token.
 	refusedAnonymous *prometheus.CounterVec
+	// limited counts requests answered 429, by the limit spent.
+	limited *prometheus.CounterVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -34,13 +36,22 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	m.refusedAnonymous = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "expectct_unauthenticated_total", Help: "Requests refused with 401 (no or invalid token), by action; not stored in the attempts table.",
 	}, []string{"action"})
-	reg.MustRegister(m.requests, m.duration, m.refusedAnonymous)
+	m.limited = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "expectct_rate_limited_total", Help: "Requests refused with 429, by limit (anonymous: per address; writes: per person); not stored in the attempts table.",
+	}, []string{"limit"})
+	reg.MustRegister(m.requests, m.duration, m.refusedAnonymous, m.limited)
 	return m
 }
 
 func (m *metrics) unauthenticated(action lifecycle.Action) {
 	if m != nil {
 		m.refusedAnonymous.WithLabelValues(string(action)).Inc()
+	}
+}
+
+func (m *metrics) rateLimited(limit string) {
+	if m != nil {
+		m.limited.WithLabelValues(limit).Inc()
 	}
 }
 

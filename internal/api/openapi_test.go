@@ -203,6 +203,10 @@ func TestOpenAPIOperations(t *testing.T) {
 		if len(o.Responses) == 0 {
 			t.Errorf("%s: no responses", op)
 		}
+		// Every route but the liveness probe is rate limited.
+		if _, ok := o.Responses["429"]; !ok && op != "GET /healthz" {
+			t.Errorf("%s: response 429 not documented", op)
+		}
 		public := slices.Contains(publicRoutes, op)
 		secured := o.Security != nil && len(*o.Security) > 0
 		switch {
@@ -231,4 +235,24 @@ func uniq(s []string) []string {
 	out := slices.Clone(s)
 	slices.Sort(out)
 	return slices.Compact(out)
+}
+
+// TestOpenAPIHistoryPaging: the history's page of refused attempts is
+// documented with the parameters the handler reads.
+func TestOpenAPIHistoryPaging(t *testing.T) {
+	s := &Server{}
+	_, doc := servedDoc(t, s.Handler())
+	op := documented(t, doc)["GET /v1/applications/{id}/history"]
+	var query []string
+	for _, p := range op.Parameters {
+		if p.In == "query" {
+			query = append(query, p.Name)
+		}
+	}
+	if !slices.Equal(query, []string{"attempts_limit", "attempts_before"}) {
+		t.Errorf("query parameters %v, want attempts_limit and attempts_before", query)
+	}
+	if _, ok := op.Responses["400"]; !ok {
+		t.Error("400 (a bad page) not documented")
+	}
 }

@@ -1,10 +1,13 @@
 package api
 
 import (
-	"context"
+	"crypto/rand"
+	"encoding/base32"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"strconv"
 
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/temporal"
@@ -23,6 +26,13 @@ type Problem struct {
 	Detail   string               `json:"detail,omitempty"`
 	Instance string               `json:"instance,omitempty"`
 	Errors   []dossier.FieldError `json:"errors,omitempty"`
+	// Incident names a 5xx in the log, which alone holds its cause.
+	Incident string `json:"incident,omitempty"`
+
+	// retryAfter, in seconds, becomes the Retry-After header of a 429.
+	retryAfter int
+	// cause is the error behind a 5xx: logged, never sent.
+	cause error
 }
 
 func (p *Problem) Error() string { return p.Title + ": " + p.Detail }
@@ -47,10 +57,29 @@ var (
 	errConflict = func(detail string) *Problem {
 		return problem(http.StatusConflict, "conflict", "Étape impossible dans l'état actuel / Step not allowed in the current state", detail)
 	}
-	errUnavailable = func(detail string) *Problem {
-		return problem(http.StatusServiceUnavailable, "unavailable", "Service momentanément indisponible / Service temporarily unavailable", detail)
-	}
 )
+
+// errUnavailable answers a failure of ours or of a dependency. Error texts
+// name hosts, tables and queries, so the client gets only what is written
+// for them (detail, bilingual; a generic one when empty) and a reference;
+// the log gets the reference and the cause (Server.refused).
+func errUnavailable(detail string, cause error) *Problem {
+	ref := incidentID()
+	if detail == "" {
+		detail = "réessayez plus tard / try again later"
+	}
+	p := problem(http.StatusServiceUnavailable, "unavailable", "Service momentanément indisponible / Service temporarily unavailable",
+		fmt.Sprintf("%s (incident %s)", detail, ref))
+	p.Incident, p.cause = ref, cause
+	return p
+}
+
+// incidentID is a random reference short enough to read over the phone.
+func incidentID() string {
+	b := make([]byte, 5)
+	_, _ = rand.Read(b)
+	return "INC-" + base32.StdEncoding.EncodeToString(b)
+}
 
 // fromValidation maps a decoding or validation error of an input.
 func fromValidation(err *dossier.ValidationError) *Problem {
@@ -107,10 +136,8 @@ func fromError(err error) *Problem {
 			Field: "cursor", Rule: "cursor",
 			MessageFR: "Curseur inconnu: reprenez la liste depuis le début",
 			MessageEN: "Unknown cursor: start the listing again from the first page"}}})
-	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, store.ErrUnavailable):
-		return errUnavailable(err.Error())
 	}
-	return errUnavailable(err.Error())
+	return errUnavailable("", err)
 }
 
 func isCompleted(err error) bool {
@@ -123,6 +150,9 @@ func isCompleted(err error) bool {
 }
 
 func writeProblem(w http.ResponseWriter, p *Problem) {
+	if p.retryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(p.retryAfter))
+	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)

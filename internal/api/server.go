@@ -59,10 +59,14 @@ type Server struct {
 	CodecOrigins []string
 	// Registry receives the API's metrics; nil means no metrics.
 	Registry prometheus.Registerer
+	// RateLimits bound anonymous requests per address and writes per
+	// person; the zero value is no limit.
+	RateLimits RateLimits
 	// Now is the clock; tests may set it.
 	Now func() time.Time
 
-	m *metrics
+	m      *metrics
+	limits *limiters
 }
 
 // Verifier checks a bearer token and says who it speaks for
@@ -124,6 +128,7 @@ func (s *Server) Handler() http.Handler {
 	}
 	m := newMetrics(s.Registry)
 	s.m = m
+	s.limits = newLimiters(s.RateLimits)
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		var h http.Handler = s.authenticated(rt)
@@ -133,17 +138,19 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle(rt.method+" "+rt.path, m.wrap(rt.method+" "+rt.path, h))
 	}
 	mux.Handle("OPTIONS "+codecDecodePath, m.wrap("OPTIONS "+codecDecodePath, s.codecCORS(http.NotFoundHandler())))
+	// The liveness probe is never limited: a 429 there would get a healthy
+	// process restarted.
 	mux.Handle("GET /healthz", m.wrap("GET /healthz", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "alive"})
 	})))
-	mux.Handle("GET /readyz", m.wrap("GET /readyz", http.HandlerFunc(s.ready)))
-	mux.Handle("GET /v1/auth/config", m.wrap("GET /v1/auth/config", http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+	mux.Handle("GET /readyz", m.wrap("GET /readyz", s.limitedPublic(http.HandlerFunc(s.ready))))
+	mux.Handle("GET /v1/auth/config", m.wrap("GET /v1/auth/config", s.limitedPublic(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.SignIn)
-	})))
-	mux.Handle("GET /v1/openapi.json", m.wrap("GET /v1/openapi.json", http.HandlerFunc(serveOpenAPI)))
-	mux.Handle("/", m.wrap("unmatched", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	}))))
+	mux.Handle("GET /v1/openapi.json", m.wrap("GET /v1/openapi.json", s.limitedPublic(http.HandlerFunc(serveOpenAPI))))
+	mux.Handle("/", m.wrap("unmatched", s.limitedPublic(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, errNotFound("no route "+r.Method+" "+r.URL.Path))
-	})))
+	}))))
 	return mux
 }
 
@@ -158,14 +165,17 @@ type request struct {
 	appID  string
 }
 
-// authenticated checks the application ID of the path, then the token and
-// the role, runs the handler, writes its result and logs any refusal in the
-// attempts table.
+// authenticated checks the application ID of the path, then the token, the
+// rate limits and the role, runs the handler, writes its result and logs
+// any refusal in the attempts table.
 func (s *Server) authenticated(rt route) http.Handler {
 	hasID := strings.Contains(rt.path, "{id}")
+	// Decoding payloads changes nothing, and the Temporal Web UI posts it
+	// for every page it shows: a read.
+	write := rt.method != http.MethodGet && rt.action != lifecycle.ActionCodecDecode
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if hasID && !validApplicationID(r.PathValue("id")) {
-			p := errBadApplicationID()
+			p := cmp.Or(s.allowAnonymous(r), errBadApplicationID())
 			s.refused(&request{Request: r, w: w, action: rt.action}, p)
 			writeProblem(w, p)
 			return
@@ -175,6 +185,19 @@ func (s *Server) authenticated(rt route) http.Handler {
 		var body any
 		var err error
 		req.caller, req.actor, err = s.identify(r, rt.action)
+		var unidentified *Problem
+		switch {
+		case req.caller.Person.ID != "" && write:
+			// Before the role's verdict: a refused write is a row in the
+			// attempts table, and a flood of them must not become one.
+			if p := s.allowWrite(req.caller.Person.ID); p != nil {
+				err = p
+			}
+		case errors.As(err, &unidentified) && unidentified.Status == http.StatusUnauthorized:
+			if p := s.allowAnonymous(r); p != nil {
+				err = p
+			}
+		}
 		if err == nil {
 			r.Body = http.MaxBytesReader(w, r.Body, cmp.Or(bodyLimits[rt.method+" "+rt.path], s.MaxBodyBytes))
 			status, body, err = rt.handle(req)
@@ -201,7 +224,7 @@ func (s *Server) identify(r *http.Request, action lifecycle.Action) (identity.Ca
 	p, err := s.Verifier.Verify(r.Context(), strings.TrimSpace(token))
 	switch {
 	case errors.Is(err, identity.ErrIssuerUnavailable):
-		return identity.Caller{}, lifecycle.Actor{}, errUnavailable(err.Error())
+		return identity.Caller{}, lifecycle.Actor{}, errUnavailable("le fournisseur d'identité ne répond pas / the identity provider does not answer", err)
 	case err != nil:
 		return identity.Caller{}, lifecycle.Actor{}, errUnauthorized(err.Error())
 	}
@@ -236,8 +259,15 @@ func (s *Server) identify(r *http.Request, action lifecycle.Action) (identity.Ca
 func (s *Server) refused(req *request, p *Problem) {
 	log := s.Log.With("action", req.action, "application_id", req.appID, "actor", req.actor.ID,
 		"role", req.actor.Role, "status", p.Status, "reason", p.Detail)
-	if p.Status == http.StatusServiceUnavailable {
-		log.Error("request failed: dependency unavailable")
+	if p.Status >= 500 {
+		log.Error("request failed", "incident", p.Incident, "error", p.cause)
+		return
+	}
+	// 429 is about pace, not rights: storing it would let the flood it
+	// stops fill the attempts table instead, and a line each would fill the
+	// log. expectct_rate_limited_total counts them.
+	if p.Status == http.StatusTooManyRequests {
+		log.Debug("request limited")
 		return
 	}
 	log.Warn("request refused")
@@ -292,11 +322,16 @@ func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
 	defer cancel()
 	checks := map[string]string{"postgresql": "ok", "temporal": "ok"}
 	status := http.StatusOK
+	// The probe says which dependency fails; why is for the log alone.
+	failed := func(name string, err error) {
+		checks[name], status = "unavailable", http.StatusServiceUnavailable
+		s.Log.Error("not ready", "dependency", name, "error", err)
+	}
 	if err := s.Store.Ping(ctx); err != nil {
-		checks["postgresql"], status = err.Error(), http.StatusServiceUnavailable
+		failed("postgresql", err)
 	}
 	if _, err := s.Temporal.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
-		checks["temporal"], status = err.Error(), http.StatusServiceUnavailable
+		failed("temporal", err)
 	}
 	writeJSON(w, status, checks)
 }

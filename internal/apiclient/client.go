@@ -123,10 +123,20 @@ type HistoryEntry struct {
 	Details map[string]any  `json:"details,omitempty"`
 }
 
-// History is the full history of an application.
+// History is the full history of an application, with one page of its
+// refused attempts.
 type History struct {
 	ApplicationID string         `json:"application_id"`
 	Entries       []HistoryEntry `json:"entries"`
+	// NextAttemptsBefore, when set, asks for the older refused attempts.
+	NextAttemptsBefore int64 `json:"next_attempts_before,omitempty"`
+}
+
+// AttemptsPage picks the refused attempts a history shows: the Limit
+// newest (0: the API's default) older than the attempt Before (0: newest).
+type AttemptsPage struct {
+	Limit  int
+	Before int64
 }
 
 // AuditReport is the result of a journal verification.
@@ -258,9 +268,17 @@ func (c *Client) Withdraw(ctx context.Context, id, reason string) (*Response[lif
 	}{reason})
 }
 
-// History returns the full history of an application.
-func (c *Client) History(ctx context.Context, id string) (*Response[History], error) {
-	return call[History](ctx, c, http.MethodGet, appPath(id, "history"), nil, nil, nil)
+// History returns the full history of an application, with one page of
+// its refused attempts.
+func (c *Client) History(ctx context.Context, id string, page AttemptsPage) (*Response[History], error) {
+	q := url.Values{}
+	if page.Limit > 0 {
+		q.Set("attempts_limit", strconv.Itoa(page.Limit))
+	}
+	if page.Before > 0 {
+		q.Set("attempts_before", strconv.FormatInt(page.Before, 10))
+	}
+	return call[History](ctx, c, http.MethodGet, appPath(id, "history"), q, nil, nil)
 }
 
 // AuditVerify checks the hash chain of the journal: of one application, or

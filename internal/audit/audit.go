@@ -80,6 +80,9 @@ type Entry struct {
 type Timeline struct {
 	ApplicationID string  `json:"application_id"`
 	Entries       []Entry `json:"entries"`
+	// NextAttemptsBefore, when set, is where the older refused attempts
+	// start: pass it as attempts_before for the next page.
+	NextAttemptsBefore int64 `json:"next_attempts_before,omitempty"`
 }
 
 // dataConverter decodes the payloads of the history once the codec has

@@ -172,7 +172,7 @@ func (s *stack) waitConsulted(id string) {
 // finish waits for the workflow's end and checks its final status.
 func (s *stack) finish(run client.WorkflowRun, want lifecycle.Status) {
 	s.t.Helper()
-	var st lifecycle.State
+	var st lifecycle.StepResult
 	if err := run.Get(ctxFor(s.t), &st); err != nil {
 		s.t.Fatalf("workflow %s: %v", run.GetID(), err)
 	}

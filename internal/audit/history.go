@@ -19,14 +19,28 @@ import (
 	"github.com/daect/expectct/internal/store"
 )
 
-// History returns what happened to one application, oldest first: the
+// DefaultAttemptsLimit is how many refused attempts a timeline shows when
+// not told; MaxAttemptsLimit the most it shows at once.
+const (
+	DefaultAttemptsLimit = 50
+	MaxAttemptsLimit     = 500
+)
+
+// History is HistoryPage with the newest DefaultAttemptsLimit attempts.
+func History(ctx context.Context, c client.Client, pc *codec.Codec, st *store.Store, applicationID string) (Timeline, error) {
+	return HistoryPage(ctx, c, pc, st, applicationID, store.AttemptsQuery{Limit: DefaultAttemptsLimit})
+}
+
+// HistoryPage returns what happened to one application, oldest first: the
 // workflow's history turned into readable steps (submission, each accepted
 // human step with what was decided, timers, transitions, the end), the
-// journal rows and the refused attempts. Personal data of the dossier is
-// left out. When Temporal no longer has the history (retention passed), the
-// journal and the attempts alone are returned: the journal is the long-term
-// record. An application neither knows is an error wrapping store.ErrNotFound.
-func History(ctx context.Context, c client.Client, pc *codec.Codec, st *store.Store, applicationID string) (Timeline, error) {
+// journal rows and one page of the refused attempts (anyone with a token
+// can add to those, so they are bounded; the timeline says where the next,
+// older page starts). Personal data of the dossier is left out. When
+// Temporal no longer has the history (retention passed), the journal and
+// the attempts alone are returned: the journal is the long-term record. An
+// application neither knows is an error wrapping store.ErrNotFound.
+func HistoryPage(ctx context.Context, c client.Client, pc *codec.Codec, st *store.Store, applicationID string, attemptsPage store.AttemptsQuery) (Timeline, error) {
 	events, found, err := loadHistory(ctx, c, pc, applicationID)
 	if err != nil {
 		return Timeline{}, err
@@ -38,7 +52,7 @@ func History(ctx context.Context, c client.Client, pc *codec.Codec, st *store.St
 	if !found && len(journal) == 0 {
 		return Timeline{}, fmt.Errorf("application %s: %w", applicationID, store.ErrNotFound)
 	}
-	attempts, err := st.Attempts(ctx, applicationID)
+	attempts, next, err := st.AttemptsPage(ctx, applicationID, attemptsPage)
 	if err != nil {
 		return Timeline{}, fmt.Errorf("read the refused attempts on %s: %w", applicationID, err)
 	}
@@ -55,7 +69,7 @@ func History(ctx context.Context, c client.Client, pc *codec.Codec, st *store.St
 	}
 	// Stable: entries at the same instant keep their order within a source.
 	sort.SliceStable(entries, func(i, j int) bool { return entries[i].At.Before(entries[j].At) })
-	return Timeline{ApplicationID: applicationID, Entries: entries}, nil
+	return Timeline{ApplicationID: applicationID, Entries: entries, NextAttemptsBefore: next}, nil
 }
 
 // historyReader turns the raw events of one run into timeline entries.
@@ -483,7 +497,7 @@ func attemptEntry(a store.Attempt) Entry {
 	return Entry{
 		At: a.At.UTC(), Source: SourceAttempt, Step: a.Action,
 		Actor: Actor{ID: a.ActorID, Role: a.ActorRole}, Status: "refused",
-		Details: map[string]any{"reason": a.Reason, "http_status": a.HTTPStatus},
+		Details: map[string]any{"reason": a.Reason, "http_status": a.HTTPStatus, "attempt_id": a.ID},
 		Summary: fmt.Sprintf("%s by %s refused (HTTP %d): %s", a.Action, a.ActorID, a.HTTPStatus, a.Reason),
 	}
 }

@@ -48,8 +48,9 @@ type Options struct {
 	DatabaseURL string
 	WorkerPID   int
 	APIPID      int
-	// WorkerMetrics is the worker's /metrics URL, when known.
+	// WorkerMetrics is the worker's /metrics URL, APIMetrics the API's, when known.
 	WorkerMetrics string
+	APIMetrics    string
 
 	Lifecycles  int
 	Concurrency int
@@ -102,7 +103,7 @@ func Execute(ctx context.Context, o Options) (*Report, error) {
 		}()
 		o.API, o.SignIn, o.TemporalAddress, o.Namespace = s.APIURL, s.SignIn, s.Temporal.Address(), "default"
 		o.TaskQueue, o.DatabaseURL = s.TaskQueue, s.DBURL
-		o.WorkerPID, o.APIPID, o.WorkerMetrics = s.Worker.PID(), s.API.PID(), s.MetricsURL
+		o.WorkerPID, o.APIPID, o.WorkerMetrics, o.APIMetrics = s.Worker.PID(), s.API.PID(), s.MetricsURL, s.APIMetricsURL
 		progress("stack ready in %s: Temporal %s, API %s, worker pid %d, api pid %d", s.Dir, o.TemporalAddress, o.API, o.WorkerPID, o.APIPID)
 	}
 	rep.Temporal, rep.API = o.TemporalAddress, o.API
@@ -178,7 +179,10 @@ func lifecycleRuns(ctx context.Context, tc client.Client, bareMetrics string, hc
 	if err != nil {
 		return err
 	}
-	mp := &metricsProbe{hc: hc, sources: map[string]string{"api": o.API + "/metrics"}}
+	mp := &metricsProbe{hc: hc, sources: map[string]string{}}
+	if o.APIMetrics != "" {
+		mp.sources["api"] = o.APIMetrics
+	}
 	if o.WorkerMetrics != "" {
 		mp.sources["worker"] = o.WorkerMetrics
 	}

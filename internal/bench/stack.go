@@ -56,10 +56,11 @@ type Stack struct {
 	OIDC      *devstack.OIDCProvider
 	SignIn    *SignIn
 	APIURL    string
-	// MetricsURL is the worker's /metrics.
-	MetricsURL string
-	Worker     *Child
-	API        *Child
+	// MetricsURL is the worker's /metrics, APIMetricsURL the API's.
+	MetricsURL    string
+	APIMetricsURL string
+	Worker        *Child
+	API           *Child
 
 	keep bool
 }
@@ -108,7 +109,7 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 	if err != nil {
 		return s, err
 	}
-	ports, err := devstack.FreePorts(2)
+	ports, err := devstack.FreePorts(3)
 	if err != nil {
 		return s, err
 	}
@@ -134,6 +135,8 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 	metricsAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[1]))
 	s.APIURL = "http://" + apiAddr
 	s.MetricsURL = "http://" + metricsAddr + "/metrics"
+	apiMetricsAddr := net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[2]))
+	s.APIMetricsURL = "http://" + apiMetricsAddr + "/metrics"
 	env := []string{
 		"DATABASE_URL=" + s.DBURL,
 		"TEMPORAL_ADDRESS=" + s.Temporal.Address(),
@@ -144,6 +147,7 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 		"SMTP_TLS=none",
 		"EXPECTCT_LISTEN=" + apiAddr,
 		"EXPECTCT_METRICS_LISTEN=" + metricsAddr,
+		"EXPECTCT_API_METRICS_LISTEN=" + apiMetricsAddr,
 		"EXPECTCT_OIDC_ISSUER=" + s.OIDC.Issuer(),
 		"EXPECTCT_RULES_FILE=" + o.RulesFile,
 		"LOG_LEVEL=warn",

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strconv"
@@ -51,13 +52,15 @@ type Config struct {
 
 	Listen        string
 	MetricsListen string
-	OIDCIssuer    string
-	OIDCAudiences string
-	OIDCClientID  string
-	OIDCListen    string
-	RulesFile     string
-	MaxBodyBytes  int64
-	UpdateTimeout time.Duration
+	// APIMetricsListen is the API's /metrics, apart from the public port.
+	APIMetricsListen string
+	OIDCIssuer       string
+	OIDCAudiences    string
+	OIDCClientID     string
+	OIDCListen       string
+	RulesFile        string
+	MaxBodyBytes     int64
+	UpdateTimeout    time.Duration
 	// DirectoryFallback: see api.Server.
 	DirectoryFallback time.Duration
 	WorkflowCache     int
@@ -66,6 +69,12 @@ type Config struct {
 	DataDir           string
 	TemporalUIPort    int
 	MailUIListen      string
+
+	RateAnonymous      float64
+	RateAnonymousBurst int
+	RateWrites         float64
+	RateWritesBurst    int
+	TrustedProxies     string
 
 	errs []error // malformed environment values, reported by Check
 }
@@ -141,6 +150,7 @@ func (c *Config) Vars() []Var {
 		{"DAECT_SECRETARIAT_EMAIL", "secretariat-email", "secretariat.dgm-aect@diplomatie.gouv.fr", "DAECT secretariat's address (notices, reminders)", &c.Secretariat},
 		{"EXPECTCT_LISTEN", "listen", "127.0.0.1:8080", "HTTP API listen address", &c.Listen},
 		{"EXPECTCT_METRICS_LISTEN", "metrics-listen", "127.0.0.1:9090", "worker's /metrics and /healthz listen address", &c.MetricsListen},
+		{"EXPECTCT_API_METRICS_LISTEN", "api-metrics-listen", "127.0.0.1:9091", "API's /metrics listen address, apart from the public API port", &c.APIMetricsListen},
 		{"EXPECTCT_OIDC_ISSUER", "oidc-issuer", "", "OpenID Connect issuer whose tokens identify people and service accounts (ProConnect in production; `expectct dev` runs a local one)", &c.OIDCIssuer},
 		{"EXPECTCT_OIDC_AUDIENCES", "oidc-audiences", "expectct", "client IDs a token may be addressed to (comma-separated): expectct's web and CLI clients, the service accounts' audience", &c.OIDCAudiences},
 		{"EXPECTCT_OIDC_CLIENT_ID", "oidc-client-id", "expectct", "public client ID the CLI signs in with (`expectct login`)", &c.OIDCClientID},
@@ -153,6 +163,11 @@ func (c *Config) Vars() []Var {
 		{"EXPECTCT_RULES_FILE", "rules-file", "", "programme rules YAML (empty: the embedded defaults)", &c.RulesFile},
 		{"EXPECTCT_MAX_BODY_BYTES", "max-body-bytes", "1048576", "largest request body the API reads", &c.MaxBodyBytes},
 		{"EXPECTCT_DIRECTORY_FALLBACK", "directory-fallback", "2m", "api: while PostgreSQL is unreachable, people seen within this time keep the roles last read (0: refuse with 503)", &c.DirectoryFallback},
+		{"EXPECTCT_RATE_ANONYMOUS", "rate-anonymous", "10", "API: requests per second one client address may send without a valid token (0: no limit)", &c.RateAnonymous},
+		{"EXPECTCT_RATE_ANONYMOUS_BURST", "rate-anonymous-burst", "50", "API: how many such requests an address may send at once", &c.RateAnonymousBurst},
+		{"EXPECTCT_RATE_WRITES", "rate-writes", "2", "API: writes per second one person may send: submissions, steps, grants, embassy contacts (0: no limit)", &c.RateWrites},
+		{"EXPECTCT_RATE_WRITES_BURST", "rate-writes-burst", "20", "API: how many writes a person may send at once", &c.RateWritesBurst},
+		{"EXPECTCT_TRUSTED_PROXIES", "trusted-proxies", "", "API: reverse proxies (comma-separated CIDRs or addresses) whose X-Forwarded-For gives the client's address; empty: the TCP peer is the client", &c.TrustedProxies},
 		{"EXPECTCT_UPDATE_TIMEOUT", "update-timeout", "30s", "how long the API waits for a human step to be recorded", &c.UpdateTimeout},
 		{"EXPECTCT_WORKFLOW_CACHE", "workflow-cache", "2000", "worker: workflows kept in memory between tasks; the others are replayed from history when they wake (bounds memory)", &c.WorkflowCache},
 		{"LOG_LEVEL", "log-level", "info", "debug, info, warn or error", &c.LogLevel},
@@ -186,6 +201,12 @@ func (c *Config) Bind(fs *pflag.FlagSet) {
 				c.deferErr(fmt.Errorf("%s=%q: not an integer", v.Env, def))
 			}
 			fs.Int64Var(p, v.Flag, n, help)
+		case *float64:
+			f, err := strconv.ParseFloat(def, 64)
+			if err != nil {
+				c.deferErr(fmt.Errorf("%s=%q: not a number", v.Env, def))
+			}
+			fs.Float64Var(p, v.Flag, f, help)
 		case *time.Duration:
 			d, err := time.ParseDuration(def)
 			if err != nil {
@@ -208,7 +229,43 @@ func (c *Config) Check() error {
 	default:
 		return fmt.Errorf("SMTP_TLS=%q: none, starttls or tls", c.SMTPTLS)
 	}
+	for _, r := range []struct {
+		env   string
+		rate  float64
+		burst int
+	}{{"EXPECTCT_RATE_ANONYMOUS", c.RateAnonymous, c.RateAnonymousBurst}, {"EXPECTCT_RATE_WRITES", c.RateWrites, c.RateWritesBurst}} {
+		if r.rate < 0 || r.burst < 0 {
+			return fmt.Errorf("%s=%v, burst %d: zero (no limit) or more expected", r.env, r.rate, r.burst)
+		}
+		if r.rate > 0 && r.burst < 1 {
+			return fmt.Errorf("%s_BURST=%d: at least 1 when %s is set", r.env, r.burst, r.env)
+		}
+	}
+	if _, err := c.TrustedProxyPrefixes(); err != nil {
+		return fmt.Errorf("EXPECTCT_TRUSTED_PROXIES: %w", err)
+	}
 	return nil
+}
+
+// TrustedProxyPrefixes reads EXPECTCT_TRUSTED_PROXIES: CIDRs or single
+// addresses, comma-separated.
+func (c *Config) TrustedProxyPrefixes() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, item := range strings.Split(c.TrustedProxies, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		p, err := netip.ParsePrefix(item)
+		if a, aerr := netip.ParseAddr(item); aerr == nil {
+			p, err = a.Prefix(a.BitLen())
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%q: an address or a CIDR expected", item)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 // SMTP is the mail server configuration.

@@ -47,7 +47,9 @@ func TestEnvironmentThenFlags(t *testing.T) {
 }
 
 func TestMalformedEnvironmentIsReported(t *testing.T) {
-	for env, val := range map[string]string{"SMTP_PORT": "twenty", "EXPECTCT_UPDATE_TIMEOUT": "soon", "SMTP_TLS": "maybe"} {
+	for env, val := range map[string]string{"SMTP_PORT": "twenty", "EXPECTCT_UPDATE_TIMEOUT": "soon", "SMTP_TLS": "maybe",
+		"EXPECTCT_RATE_WRITES": "fast", "EXPECTCT_RATE_ANONYMOUS": "-1", "EXPECTCT_RATE_ANONYMOUS_BURST": "0",
+		"EXPECTCT_TRUSTED_PROXIES": "10.0.0.0/8, 10.0.0.0/33"} {
 		t.Run(env, func(t *testing.T) {
 			t.Setenv(env, val)
 			c := &config.Config{}
@@ -79,5 +81,16 @@ func TestAPIRefusesToTrustAnIssuerItCannotCheck(t *testing.T) {
 		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
 			t.Errorf("issuer %q audiences %q: %v, want an error saying %q", tc.issuer, tc.audiences, err, tc.want)
 		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	c := &config.Config{TrustedProxies: " 10.0.0.0/8, 192.0.2.1 ,fd00::/8,"}
+	got, err := c.TrustedProxyPrefixes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got[0].String() != "10.0.0.0/8" || got[1].String() != "192.0.2.1/32" || got[2].String() != "fd00::/8" {
+		t.Errorf("got %v", got)
 	}
 }

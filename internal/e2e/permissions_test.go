@@ -739,7 +739,8 @@ func TestPermissionMatrix(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := apiCall(t, s, s.Token(testenv.Auditor), "GET", "/v1/applications/"+chain+"/history", nil)
+		// More than the default page of 50 attempts: ask for them all.
+		r := apiCall(t, s, s.Token(testenv.Auditor), "GET", "/v1/applications/"+chain+"/history?attempts_limit=500", nil)
 		if r.Status != http.StatusOK {
 			t.Fatalf("history: %d %s", r.Status, r.Body)
 		}

@@ -254,9 +254,12 @@ func waitClosed(t testing.TB, s *testenv.Stack, ids []string, timeout time.Durat
 	defer cancel()
 	out := map[string]lifecycle.State{}
 	for _, id := range ids {
-		var st lifecycle.State
-		if err := s.Temporal.GetWorkflow(ctx, id, "").Get(ctx, &st); err != nil {
+		if err := s.Temporal.GetWorkflow(ctx, id, "").Get(ctx, nil); err != nil {
 			t.Fatalf("workflow %s did not complete: %v (read model: %s)", id, err, readStatus(s.Store, id))
+		}
+		st, err := s.Store.ApplicationState(ctx, id)
+		if err != nil {
+			t.Fatalf("read model of %s: %v", id, err)
 		}
 		out[id] = st
 	}

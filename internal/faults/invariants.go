@@ -223,6 +223,7 @@ func CheckInvariants(t testing.TB, sys System) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
+	waitOutboxSettled(ctx, t, sys.Store)
 	snap := CheckRecords(t, sys.Store)
 	ids := snap.IDs()
 
@@ -345,4 +346,22 @@ func sorted(s []string) []string {
 	}
 	slices.Sort(out)
 	return out
+}
+
+// waitOutboxSettled gives the relay up to 30 s to mark what it is sending:
+// a row is marked sent a moment after the mail server takes it, so a test
+// that saw the e-mail arrive may look before the mark.
+func waitOutboxSettled(ctx context.Context, t testing.TB, st *store.Store) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		var pending int
+		if err := st.Pool.QueryRow(ctx, `SELECT count(*) FROM outbox WHERE sent_at IS NULL AND refused_at IS NULL`).Scan(&pending); err != nil {
+			t.Fatalf("invariant: outbox: %v", err)
+		}
+		if pending == 0 {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }

@@ -3,12 +3,15 @@ package store
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/daect/expectct/internal/lifecycle"
 )
 
 // Application is a row of the read model.
@@ -154,23 +157,26 @@ func (s *Store) DossierJSON(ctx context.Context, id string) ([]byte, error) {
 	return []byte(raw), unavailable(err)
 }
 
-// State returns the application's state as its last transition left it
-// (JSON, without the dossier) and its dossier; state is nil for an
-// application recorded before states were kept.
-func (s *Store) State(ctx context.Context, id string) (state, dossier []byte, err error) {
-	var st, d *string
-	err = s.Pool.QueryRow(ctx, `SELECT state::text, dossier::text FROM applications WHERE id = $1`, id).Scan(&st, &d)
+// ApplicationState is the application as its last recorded transition left
+// it, with its dossier; ErrNotFound when no transition is recorded yet.
+func (s *Store) ApplicationState(ctx context.Context, id string) (lifecycle.State, error) {
+	var st lifecycle.State
+	var stateJSON, dossierJSON []byte
+	err := s.Pool.QueryRow(ctx, `SELECT state, dossier FROM applications WHERE id = $1`, id).Scan(&stateJSON, &dossierJSON)
 	if errors.Is(err, pgx.ErrNoRows) {
-		return nil, nil, ErrNotFound
+		return st, ErrNotFound
 	}
 	if err != nil {
-		return nil, nil, unavailable(err)
+		return st, unavailable(err)
 	}
-	if st != nil {
-		state = []byte(*st)
+	if stateJSON == nil {
+		return st, ErrNotFound
 	}
-	if d != nil {
-		dossier = []byte(*d)
+	if err := json.Unmarshal(stateJSON, &st); err != nil {
+		return st, fmt.Errorf("stored state of %s: %w", id, err)
 	}
-	return state, dossier, nil
+	if err := json.Unmarshal(dossierJSON, &st.Dossier); err != nil {
+		return st, fmt.Errorf("stored dossier of %s: %w", id, err)
+	}
+	return st, nil
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -31,12 +32,39 @@ func (s *Store) RecordAttempt(ctx context.Context, a Attempt) error {
 	return unavailable(err)
 }
 
-// Attempts lists the refused actions on one application, oldest first.
+// Attempts lists all the refused actions on one application, oldest first.
 func (s *Store) Attempts(ctx context.Context, applicationID string) ([]Attempt, error) {
+	list, _, err := s.AttemptsPage(ctx, applicationID, AttemptsQuery{})
+	return list, err
+}
+
+// AttemptsQuery picks a page of an application's refused attempts: the
+// Limit newest (0: all) among those older than the attempt of ID Before
+// (0: from the newest). Anyone may knock on an application's door, so its attempts are
+// read a page at a time.
+type AttemptsQuery struct {
+	Before int64
+	Limit  int
+}
+
+// AttemptsPage lists a page of the refused actions on one application,
+// oldest first, and the Before of the next, older page (0: none).
+func (s *Store) AttemptsPage(ctx context.Context, applicationID string, q AttemptsQuery) ([]Attempt, int64, error) {
+	// One more row than asked tells whether an older page exists; LIMIT
+	// NULL is no limit.
+	var limit *int
+	if q.Limit > 0 {
+		n := q.Limit + 1
+		limit = &n
+	}
+	// Newest first along the (application_id, at) index, so a page costs
+	// its own rows however many the application has.
 	rows, err := s.Pool.Query(ctx, `SELECT id, at, actor_id, actor_role, action, COALESCE(application_id, ''), reason, http_status
-		FROM attempts WHERE application_id = $1 ORDER BY at, id`, applicationID)
+		FROM attempts WHERE application_id = $1
+		AND ($2 = 0 OR (at, id) < (SELECT at, id FROM attempts WHERE id = $2))
+		ORDER BY at DESC, id DESC LIMIT $3`, applicationID, q.Before, limit)
 	if err != nil {
-		return nil, unavailable(err)
+		return nil, 0, unavailable(err)
 	}
 	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (Attempt, error) {
 		var a Attempt
@@ -44,5 +72,14 @@ func (s *Store) Attempts(ctx context.Context, applicationID string) ([]Attempt, 
 		a.At = a.At.UTC()
 		return a, err
 	})
-	return list, unavailable(err)
+	if err != nil {
+		return nil, 0, unavailable(err)
+	}
+	var next int64
+	if q.Limit > 0 && len(list) > q.Limit {
+		list = list[:q.Limit]
+		next = list[q.Limit-1].ID
+	}
+	slices.Reverse(list)
+	return list, next, nil
 }

@@ -59,7 +59,8 @@ type ReadModel struct {
 	RulesVersion string
 	Flags        []string
 	Dossier      []byte // JSON; set on submission and complements
-	State        []byte // JSON of the workflow's state, without the dossier
+	State        []byte // JSON of the workflow's state, without the dossier and the steps
+	Step         []byte // JSON of this transition's step, appended to the state's steps
 	Decided      bool
 }
 
@@ -155,9 +156,10 @@ func upsertReadModel(ctx context.Context, tx pgx.Tx, e Entry, rm ReadModel) erro
 	if rm.Dossier != nil && e.Seq == 1 {
 		_, err := tx.Exec(ctx, `INSERT INTO applications (id, status, siren, collectivite, country, mission_title, requested_cents,
 				rules_version, flags, dossier, last_seq, submitted_at, updated_at, state)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12, $13::jsonb)`,
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $12,
+				CASE WHEN $14::jsonb IS NULL THEN $13::jsonb ELSE jsonb_set($13::jsonb, '{steps}', jsonb_build_array($14::jsonb)) END)`,
 			e.ApplicationID, rm.Status, rm.SIREN, rm.Collectivite, rm.Country, rm.MissionTitle, rm.Requested,
-			rm.RulesVersion, nonNil(rm.Flags), string(rm.Dossier), e.Seq, e.OccurredAt, jsonOrNil(rm.State))
+			rm.RulesVersion, nonNil(rm.Flags), string(rm.Dossier), e.Seq, e.OccurredAt, jsonOrNil(rm.State), jsonOrNil(rm.Step))
 		return err
 	}
 	var decidedAt *time.Time
@@ -178,10 +180,11 @@ func upsertReadModel(ctx context.Context, tx pgx.Tx, e Entry, rm ReadModel) erro
 			mission_title = COALESCE(NULLIF($9, ''), mission_title),
 			requested_cents = CASE WHEN $8::jsonb IS NULL THEN requested_cents ELSE $10 END,
 			flags = CASE WHEN $8::jsonb IS NULL THEN flags ELSE $11 END,
-			state = COALESCE($12::jsonb, state)
+			state = CASE WHEN $12::jsonb IS NULL THEN state WHEN $13::jsonb IS NULL THEN $12::jsonb
+				ELSE jsonb_set($12::jsonb, '{steps}', COALESCE(state->'steps', '[]'::jsonb) || jsonb_build_array($13::jsonb)) END
 		WHERE id = $1`,
 		e.ApplicationID, rm.Status, e.Seq, e.OccurredAt, rm.Recommended, rm.Granted, decidedAt, dossierJSON,
-		rm.MissionTitle, rm.Requested, nonNil(rm.Flags), jsonOrNil(rm.State))
+		rm.MissionTitle, rm.Requested, nonNil(rm.Flags), jsonOrNil(rm.State), jsonOrNil(rm.Step))
 	if err != nil {
 		return err
 	}

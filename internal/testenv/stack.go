@@ -91,6 +91,10 @@ type StackOptions struct {
 	Mailpit MailpitOptions
 	// Codec, when set, seals every payload the stack's clients send.
 	Codec *codec.Codec
+	// RateLimits of the API; the zero value, no limit, unless a test opts in.
+	RateLimits api.RateLimits
+	// Log receives the API's log; nil discards it.
+	Log *slog.Logger
 	// Checkpoints, when set, is the key the stack's worker signs
 	// checkpoints with (its schedule created, first run at once) and the
 	// one its API checks them with.
@@ -281,14 +285,23 @@ func (s *Stack) WaitStatus(id string, want lifecycle.Status, timeout time.Durati
 	}
 }
 
-// WaitClosed waits for the workflow to complete and returns its final state.
+// WaitClosed waits for the workflow to complete and returns its final state,
+// as the read model holds it (the workflow's result is its last transition's
+// number and status, which must agree).
 func (s *Stack) WaitClosed(id string, timeout time.Duration) lifecycle.State {
 	s.T.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	var st lifecycle.State
-	if err := s.Temporal.GetWorkflow(ctx, id, "").Get(ctx, &st); err != nil {
+	var res lifecycle.StepResult
+	if err := s.Temporal.GetWorkflow(ctx, id, "").Get(ctx, &res); err != nil {
 		s.T.Fatalf("workflow %s: %v", id, err)
+	}
+	st, err := s.Store.ApplicationState(ctx, id)
+	if err != nil {
+		s.T.Fatalf("read model of %s: %v", id, err)
+	}
+	if st.Status != res.Status || len(st.Steps) != res.Seq || st.Steps[len(st.Steps)-1].Seq != res.Seq {
+		s.T.Fatalf("%s: the workflow ended at seq %d %s, the read model holds %d steps, status %s", id, res.Seq, res.Status, len(st.Steps), st.Status)
 	}
 	return st
 }

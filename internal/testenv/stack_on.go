@@ -70,7 +70,10 @@ func NewStackOn(t testing.TB, opts StackOptions, on Servers) *Stack {
 	}
 	s.Server = &api.Server{Temporal: c, Codec: opts.Codec, CodecOrigins: []string{TemporalUIOrigin}, Store: st, Rules: s.Rules,
 		Verifier: verifier, SignIn: identity.SignIn{Issuer: s.OIDC.Issuer(), ClientID: ClientID}, TaskQueue: s.TaskQueue,
-		UpdateTimeout: 20 * time.Second, DirectoryFallback: 2 * time.Minute, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		UpdateTimeout: 20 * time.Second, DirectoryFallback: 2 * time.Minute, RateLimits: opts.RateLimits, Log: opts.Log}
+	if s.Server.Log == nil {
+		s.Server.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
 	if opts.Checkpoints != nil {
 		keys, err := checkpoint.ParsePublicKeys(opts.Checkpoints.Public())
 		if err != nil {
