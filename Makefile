@@ -37,8 +37,17 @@ compose-validator:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null) \
 	  || { echo "could not install docker-compose: run 'apt-get install docker-compose' as root"; exit 1; }; }
 
+# Least privilege on a workstation too: unless DATABASE_URL or
+# EXPECTCT_MIGRATE_DATABASE_URL is set, the local superuser migrates and the
+# API and worker log in as expectct_dev, a member of expectct_app (created by
+# the migration; trust authentication on the loopback, as the defaults assume).
+DEV_OWNER_URL ?= postgres://postgres@127.0.0.1:5432/expectct?sslmode=disable
+DEV_APP_URL   ?= postgres://expectct_dev@127.0.0.1:5432/expectct?sslmode=disable
+
 run: tools build
-	$(BIN)/expectct dev
+	@if [ -z "$$DATABASE_URL$$EXPECTCT_MIGRATE_DATABASE_URL" ]; then \
+	  export EXPECTCT_MIGRATE_DATABASE_URL='$(DEV_OWNER_URL)' DATABASE_URL='$(DEV_APP_URL)'; fi; \
+	exec $(BIN)/expectct dev
 
 lint: tools
 	test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); exit 1; }

@@ -26,6 +26,9 @@ type Activities struct {
 	// Refused counts transitions the database refused for their data, by
 	// event; nil counts nothing.
 	Refused *prometheus.CounterVec
+	// Checkpoint signs checkpoints (EXPECTCT_CHECKPOINT_KEY); nil on a
+	// worker without the key, whose TakeCheckpoint then fails for good.
+	Checkpoint store.Signer
 }
 
 // Error type of failures that retrying cannot fix.

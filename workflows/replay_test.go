@@ -29,7 +29,9 @@ func TestReplayHistories(t *testing.T) {
 	for _, f := range files {
 		names = append(names, strings.TrimSuffix(filepath.Base(f), ".json"))
 	}
-	for _, p := range testenv.HistoryPaths {
+	// The application's decision paths, and one run of the checkpoint
+	// workflow its schedule starts.
+	for _, p := range append(slices.Clone(testenv.HistoryPaths), "checkpoint") {
 		if !slices.Contains(names, p) {
 			t.Errorf("no committed history for the path %s in %s", p, historiesDir)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/daect/expectct/internal/apiclient"
+	"github.com/daect/expectct/internal/checkpoint"
 	"github.com/daect/expectct/internal/dossier"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/store"
@@ -568,9 +569,10 @@ func auditCmd(g *globals) *cobra.Command {
 		Use:   "audit",
 		Short: "Audit the journal",
 	}
-	audit.AddCommand(&cobra.Command{
-		Use:   "verify [ID]",
-		Short: "Verify the hash chain of the journal (of one application, or all); exits 1 on any problem",
+	var exportedFile string
+	verify := &cobra.Command{
+		Use:   "verify [ID] [--checkpoints FILE]",
+		Short: "Verify the journal (of one application, or all) against its hash chains, the workflow histories and the signed checkpoints; exits 1 on any problem",
 		Args:  cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id := ""
@@ -581,7 +583,19 @@ func auditCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			r, err := c.AuditVerify(cmd.Context(), id)
+			var r *apiclient.Response[apiclient.AuditReport]
+			if exportedFile != "" {
+				exported, rerr := os.ReadFile(exportedFile)
+				if rerr != nil {
+					return fmt.Errorf("--checkpoints: %w", rerr)
+				}
+				if _, rerr := checkpoint.ReadExport(bytes.NewReader(exported)); rerr != nil {
+					return fmt.Errorf("--checkpoints %s: %w", exportedFile, rerr)
+				}
+				r, err = c.AuditVerifyAgainst(cmd.Context(), id, exported)
+			} else {
+				r, err = c.AuditVerify(cmd.Context(), id)
+			}
 			if err != nil {
 				return clientAPIError(err)
 			}
@@ -599,7 +613,41 @@ func auditCmd(g *globals) *cobra.Command {
 			}
 			return nil
 		},
-	})
+	}
+	verify.Flags().StringVar(&exportedFile, "checkpoints", "", "also verify against these exported checkpoints (JSON lines of `audit checkpoint export`, kept off-site)")
+
+	var output string
+	export := &cobra.Command{
+		Use:   "export [--output FILE]",
+		Short: "Write every signed checkpoint as JSON lines, to keep off-site (audit verify --checkpoints reads them)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			c, err := g.apiClient()
+			if err != nil {
+				return err
+			}
+			r, err := c.Checkpoints(cmd.Context())
+			if err != nil {
+				return clientAPIError(err)
+			}
+			if output == "" || output == "-" {
+				return checkpoint.Export(cmd.OutOrStdout(), r.Value)
+			}
+			var buf bytes.Buffer
+			if err := checkpoint.Export(&buf, r.Value); err != nil {
+				return err
+			}
+			if err := os.WriteFile(output, buf.Bytes(), 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.ErrOrStderr(), "%d checkpoint(s) written to %s\n", len(r.Value), output)
+			return nil
+		},
+	}
+	export.Flags().StringVarP(&output, "output", "o", "", "file to write (default: standard output)")
+	cp := &cobra.Command{Use: "checkpoint", Short: "The signed checkpoints of the journal"}
+	cp.AddCommand(export)
+	audit.AddCommand(verify, cp)
 	return audit
 }
 

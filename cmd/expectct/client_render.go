@@ -273,11 +273,15 @@ func detailsText(m map[string]any) string {
 
 // renderAudit prints a verification report.
 func renderAudit(w io.Writer, r apiclient.AuditReport) error {
+	against := ""
+	if r.Checkpoints > 0 {
+		against = fmt.Sprintf(" against %d signed checkpoint(s)", r.Checkpoints)
+	}
 	if r.OK && len(r.Problems) == 0 {
-		fmt.Fprintf(w, "OK: %d journal(s) checked, the hash chain is intact\n", r.Checked)
+		fmt.Fprintf(w, "OK: %d journal(s) checked%s, the hash chain is intact\n", r.Checked, against)
 		return nil
 	}
-	fmt.Fprintf(w, "FAILED: %d journal(s) checked, %d problem(s)\n", r.Checked, len(r.Problems))
+	fmt.Fprintf(w, "FAILED: %d journal(s) checked%s, %d problem(s)\n", r.Checked, against, len(r.Problems))
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "APPLICATION\tSEQ\tPROBLEM")
 	for _, p := range r.Problems {

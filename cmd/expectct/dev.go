@@ -11,10 +11,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/daect/expectct/internal/checkpoint"
 	"github.com/daect/expectct/internal/config"
 	"github.com/daect/expectct/internal/devstack"
 	"github.com/daect/expectct/internal/store"
@@ -95,6 +97,10 @@ func runDev(ctx context.Context, cfg *config.Config, binDir string) error {
 	defer stopLogged(log, "OpenID provider", provider.Stop)
 	cfg.OIDCIssuer = provider.Issuer()
 	if err := seedDevGrants(ctx, cfg); err != nil {
+		return err
+	}
+
+	if err := devCheckpointKey(cfg); err != nil {
 		return err
 	}
 
@@ -200,4 +206,32 @@ func hostOf(addr string) string {
 		return addr
 	}
 	return h
+}
+
+// devCheckpointKey gives the dev stack a checkpoint key of its own, kept in
+// the data directory so the checkpoints of earlier runs still check, unless
+// EXPECTCT_CHECKPOINT_KEY is set.
+func devCheckpointKey(cfg *config.Config) error {
+	if cfg.CheckpointKey != "" {
+		return nil
+	}
+	file := filepath.Join(cfg.DataDir, "checkpoint-key")
+	seed, err := os.ReadFile(file)
+	if errors.Is(err, os.ErrNotExist) {
+		s, _, gerr := checkpoint.Generate()
+		if gerr != nil {
+			return gerr
+		}
+		seed, err = []byte(s), os.WriteFile(file, []byte(s), 0o600)
+	}
+	if err != nil {
+		return fmt.Errorf("dev checkpoint key: %w", err)
+	}
+	key, err := checkpoint.ParseKey(string(seed))
+	if err != nil {
+		return fmt.Errorf("%s: %w", file, err)
+	}
+	cfg.CheckpointKey = string(seed)
+	cfg.CheckpointPublicKeys = strings.Trim(cfg.CheckpointPublicKeys+","+key.Public(), ",")
+	return nil
 }

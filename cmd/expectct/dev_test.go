@@ -50,6 +50,7 @@ func TestDevStartsAndStopsEverything(t *testing.T) {
 		cfg = &config.Config{}
 		cfg.Bind(pflag.NewFlagSet("dev", pflag.ContinueOnError))
 		cfg.DatabaseURL = dbURL
+		cfg.MigrateURL = testenv.OwnerURL(t, dbURL)
 		cfg.TemporalAddress = "127.0.0.1:" + strconv.Itoa(ports[0])
 		cfg.TemporalUIPort = ports[1]
 		cfg.SMTPPort = ports[2]
@@ -106,6 +107,23 @@ func TestDevStartsAndStopsEverything(t *testing.T) {
 	defer st.Close()
 	if list, err := st.Embassies(context.Background()); err != nil || len(list) == 0 {
 		t.Errorf("dev did not migrate the database: %v", err)
+	}
+	// The worker signs checkpoints with a key dev keeps in the data dir.
+	if info, err := os.Stat(filepath.Join(cfg.DataDir, "checkpoint-key")); err != nil || info.Mode().Perm() != 0o600 {
+		t.Errorf("dev checkpoint key: %v %v, want a file readable by its owner only", info, err)
+	}
+	for {
+		list, err := st.Checkpoints(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("dev's worker signed no checkpoint")
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 
 	cancel()

@@ -25,6 +25,7 @@ import (
 
 	"github.com/daect/expectct/activities"
 	"github.com/daect/expectct/internal/api"
+	"github.com/daect/expectct/internal/checkpoint"
 	"github.com/daect/expectct/internal/codec"
 	"github.com/daect/expectct/internal/config"
 	"github.com/daect/expectct/internal/dossier"
@@ -41,7 +42,7 @@ import (
 // serviceCommands are the processes of the system: api, worker, dev, migrate,
 // plus the local helpers token and healthcheck.
 func serviceCommands() []*cobra.Command {
-	return []*cobra.Command{apiCmd(), workerCmd(), devCmd(), migrateCmd(), bootstrapAdminCmd(), healthcheckCmd(), benchCmd()}
+	return []*cobra.Command{apiCmd(), workerCmd(), devCmd(), migrateCmd(), bootstrapAdminCmd(), healthcheckCmd(), benchCmd(), checkpointKeyCmd()}
 }
 
 // withConfig gives a command the configuration flags and checks them.
@@ -69,11 +70,28 @@ func migrateCmd() *cobra.Command {
 	})
 }
 
+// migrateDatabase creates and migrates the database as the owner
+// (EXPECTCT_MIGRATE_DATABASE_URL), then lets DATABASE_URL's role in as a
+// member of store.AppRole. Without an owner URL, DATABASE_URL's role owns
+// the tables: fit for a workstation, and said so.
 func migrateDatabase(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
-	if err := store.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
+	owner := cfg.MigrateURL
+	if owner == "" {
+		owner = cfg.DatabaseURL
+	}
+	same, err := store.SameRole(owner, cfg.DatabaseURL)
+	if err != nil {
 		return err
 	}
-	if err := store.Migrate(ctx, cfg.DatabaseURL); err != nil {
+	if err := store.EnsureDatabase(ctx, owner); err != nil {
+		return err
+	}
+	if err := store.Migrate(ctx, owner); err != nil {
+		return err
+	}
+	if same {
+		log.Warn("EXPECTCT_MIGRATE_DATABASE_URL is not set (or logs in as DATABASE_URL's role): the application owns its tables and could rewrite the journal; fit for a workstation only (docs/operations.md, \"Database roles\")")
+	} else if err := store.GrantApp(ctx, owner, cfg.DatabaseURL); err != nil {
 		return err
 	}
 	log.Info("database migrated")
@@ -185,13 +203,17 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, ready cha
 	}
 	defer st.Close()
 	defer c.Close()
+	keys, err := checkpoint.ParsePublicKeys(cfg.CheckpointPublicKeys)
+	if err != nil {
+		return err
+	}
 	proxies, err := cfg.TrustedProxyPrefixes()
 	if err != nil {
 		return err
 	}
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	srv := &api.Server{Temporal: c, Store: st, Rules: prog, TaskQueue: cfg.TaskQueue, Namespace: cfg.TemporalNamespace,
+	srv := &api.Server{CheckpointKeys: keys, Temporal: c, Store: st, Rules: prog, TaskQueue: cfg.TaskQueue, Namespace: cfg.TemporalNamespace,
 		MaxBodyBytes: cfg.MaxBodyBytes, UpdateTimeout: cfg.UpdateTimeout, Log: log, Registry: reg,
 		Codec: pc, CodecOrigins: cfg.CodecOrigins(), DirectoryFallback: cfg.DirectoryFallback,
 		RateLimits: api.RateLimits{Anonymous: rate.Limit(cfg.RateAnonymous), AnonymousBurst: cfg.RateAnonymousBurst,
@@ -261,11 +283,26 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 	// Applications wait weeks for people: keep only the busiest in memory.
 	sdkworker.SetStickyWorkflowCacheSize(cfg.WorkflowCache)
 	acts := &activities.Activities{Store: st, Secretariat: cfg.Secretariat, Log: log, Refused: activities.RefusedCounter(reg)}
+	var key *checkpoint.Key
+	if cfg.CheckpointKey != "" {
+		if key, err = checkpoint.ParseKey(cfg.CheckpointKey); err != nil {
+			return err
+		}
+		acts.Checkpoint = key
+	} else {
+		log.Warn("EXPECTCT_CHECKPOINT_KEY is not set: no signed checkpoints are taken, so a rewrite of the database by its owner would go unseen once Temporal's histories are gone (docs/operations.md, \"Signed checkpoints\")")
+	}
 	w := worker.New(c, cfg.TaskQueue, acts)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
+	if key != nil {
+		if err := worker.EnsureCheckpointSchedule(ctx, c, cfg.TaskQueue, cfg.CheckpointInterval); err != nil {
+			return err
+		}
+		log.Info("checkpoints signed", "key_id", key.ID(), "every", cfg.CheckpointInterval.String(), "schedule", worker.CheckpointScheduleID(cfg.TaskQueue))
+	}
 	relay := &outbox.Relay{Store: st, Mailer: sender, Log: log, Poll: cfg.MailPoll, Lease: cfg.MailLease}
 	relay.Register(reg)
 	// The relay stops with the worker, whatever ends it.
@@ -311,4 +348,21 @@ func healthcheckCmd() *cobra.Command {
 	}
 	cmd.Flags().StringVar(&url, "url", "http://127.0.0.1:8080/healthz", "URL to check")
 	return cmd
+}
+
+func checkpointKeyCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "checkpoint-key",
+		Short: "Print a new Ed25519 key pair for signing checkpoints: the worker's EXPECTCT_CHECKPOINT_KEY and the API's EXPECTCT_CHECKPOINT_PUBLIC_KEYS",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			seed, public, err := checkpoint.Generate()
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "# the worker's only: keep it out of the database and its backups\nEXPECTCT_CHECKPOINT_KEY=%s\n"+
+				"# the API's (append it to the older public keys during a rotation)\nEXPECTCT_CHECKPOINT_PUBLIC_KEYS=%s\n", seed, public)
+			return nil
+		},
+	}
 }

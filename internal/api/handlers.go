@@ -233,14 +233,6 @@ func (s *Server) history(r *request) (int, any, error) {
 	return http.StatusOK, tl, nil
 }
 
-func (s *Server) verify(r *request) (int, any, error) {
-	rep, err := audit.Verify(r.Context(), s.Temporal, s.Codec, s.Store, r.URL.Query().Get("application_id"))
-	if err != nil {
-		return 0, nil, err
-	}
-	return http.StatusOK, rep, nil
-}
-
 func (s *Server) listEmbassies(r *request) (int, any, error) {
 	list, err := s.Store.Embassies(r.Context())
 	return http.StatusOK, list, err

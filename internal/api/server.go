@@ -21,6 +21,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/client"
 
+	"github.com/daect/expectct/internal/checkpoint"
 	"github.com/daect/expectct/internal/codec"
 	"github.com/daect/expectct/internal/identity"
 	"github.com/daect/expectct/internal/lifecycle"
@@ -46,6 +47,9 @@ type Server struct {
 	// Codec opens the sealed histories the audit reads; it must be the one
 	// Temporal's client was given (nil: payloads in clear).
 	Codec *codec.Codec
+	// CheckpointKeys check the signed checkpoints audit verify reads
+	// (EXPECTCT_CHECKPOINT_PUBLIC_KEYS).
+	CheckpointKeys checkpoint.PublicKeys
 	// DirectoryFallback is how long a person's roles as last read stand in
 	// while PostgreSQL is unreachable (0: refuse with 503 at once).
 	DirectoryFallback time.Duration
@@ -90,6 +94,8 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/applications/{id}", lifecycle.ActionRead, s.read},
 		{"GET", "/v1/applications/{id}/history", lifecycle.ActionHistory, s.history},
 		{"GET", "/v1/audit/verify", lifecycle.ActionAuditVerify, s.verify},
+		{"POST", "/v1/audit/verify", lifecycle.ActionAuditVerify, s.verify},
+		{"GET", "/v1/audit/checkpoints", lifecycle.ActionAuditVerify, s.checkpoints},
 		{"GET", "/v1/embassies", lifecycle.ActionEmbassyList, s.listEmbassies},
 		{"PUT", "/v1/embassies/{country}", lifecycle.ActionEmbassyDirectory, s.setEmbassy},
 		{"GET", "/v1/mail/failed", lifecycle.ActionMailFailed, s.failedMail},
@@ -193,7 +199,7 @@ func (s *Server) authenticated(rt route) http.Handler {
 			}
 		}
 		if err == nil {
-			r.Body = http.MaxBytesReader(w, r.Body, s.MaxBodyBytes)
+			r.Body = http.MaxBytesReader(w, r.Body, cmp.Or(bodyLimits[rt.method+" "+rt.path], s.MaxBodyBytes))
 			status, body, err = rt.handle(req)
 		}
 		if err != nil {

@@ -141,9 +141,11 @@ type AttemptsPage struct {
 
 // AuditReport is the result of a journal verification.
 type AuditReport struct {
-	OK       bool               `json:"ok"`
-	Checked  int                `json:"checked"`
-	Problems []store.ChainBreak `json:"problems"`
+	OK      bool `json:"ok"`
+	Checked int  `json:"checked"`
+	// Checkpoints is how many signed checkpoints the journals were checked against.
+	Checkpoints int                `json:"checkpoints"`
+	Problems    []store.ChainBreak `json:"problems"`
 }
 
 // Problem is an error answer of the API (RFC 9457 problem details).
@@ -287,6 +289,21 @@ func (c *Client) AuditVerify(ctx context.Context, applicationID string) (*Respon
 		q = url.Values{"application_id": {applicationID}}
 	}
 	return call[AuditReport](ctx, c, http.MethodGet, "/v1/audit/verify", q, nil, nil)
+}
+
+// AuditVerifyAgainst verifies like AuditVerify, also against checkpoints
+// exported earlier (the JSON lines of `expectct audit checkpoint export`).
+func (c *Client) AuditVerifyAgainst(ctx context.Context, applicationID string, exported []byte) (*Response[AuditReport], error) {
+	var q url.Values
+	if applicationID != "" {
+		q = url.Values{"application_id": {applicationID}}
+	}
+	return call[AuditReport](ctx, c, http.MethodPost, "/v1/audit/verify", q, http.Header{"Content-Type": {"application/x-ndjson"}}, exported)
+}
+
+// Checkpoints lists every signed checkpoint, oldest first.
+func (c *Client) Checkpoints(ctx context.Context) (*Response[[]store.Checkpoint], error) {
+	return call[[]store.Checkpoint](ctx, c, http.MethodGet, "/v1/audit/checkpoints", nil, nil, nil)
 }
 
 // Embassies lists the embassy directory.

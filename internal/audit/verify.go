@@ -29,9 +29,12 @@ type Problem struct {
 
 // Report is the outcome of a verification: OK when no problem was found.
 type Report struct {
-	OK       bool      `json:"ok"`
-	Checked  int       `json:"checked"`
-	Problems []Problem `json:"problems"`
+	OK      bool `json:"ok"`
+	Checked int  `json:"checked"`
+	// Checkpoints is how many signed checkpoints, whose signature holds,
+	// the journals were checked against (VerifyWith).
+	Checkpoints int       `json:"checkpoints"`
+	Problems    []Problem `json:"problems"`
 }
 
 // verifyConcurrency bounds how many applications are checked at once, so an
@@ -55,12 +58,48 @@ const verifyConcurrency = 8
 // an error wrapping store.ErrNotFound; problems found are in the report,
 // not errors.
 func Verify(ctx context.Context, c client.Client, pc *codec.Codec, st *store.Store, applicationID string) (Report, error) {
+	return VerifyWith(ctx, c, pc, st, applicationID, nil)
+}
+
+// VerifyWith verifies like Verify, and with cp also against the signed
+// checkpoints (see Checkpoints): their signatures and sequence, the
+// exported copies given, and what they sign. A row whose hash is not the
+// one a checkpoint signed (rewritten), a journal ending below a signed seq
+// (truncated) and an application a checkpoint lists with no journal now
+// (deleted) are reported, history or not. Checking every application, it
+// also checks the people directory's journal (chain and checkpoints).
+func VerifyWith(ctx context.Context, c client.Client, pc *codec.Codec, st *store.Store, applicationID string, cp *Checkpoints) (Report, error) {
+	var (
+		before []Problem
+		heads  signedHeads
+	)
+	if cp != nil {
+		stored, err := st.Checkpoints(ctx)
+		if err != nil {
+			return Report{}, fmt.Errorf("read the checkpoints: %w", err)
+		}
+		before, heads = checkCheckpoints(stored, *cp)
+		if applicationID == "" {
+			dir, err := checkDirectory(ctx, st, heads.dir)
+			if err != nil {
+				return Report{}, err
+			}
+			before = append(before, dir...)
+		}
+	}
 	ids := []string{applicationID}
 	if applicationID == "" {
 		var err error
 		if ids, err = st.ApplicationIDs(ctx); err != nil {
 			return Report{}, fmt.Errorf("list the applications: %w", err)
 		}
+		// Applications a checkpoint signed and the journal lost.
+		for id := range heads.apps {
+			if !slices.Contains(ids, id) {
+				ids = append(ids, id)
+			}
+		}
+		slices.Sort(ids)
 	}
 
 	ctx, cancel := context.WithCancelCause(ctx)
@@ -80,7 +119,7 @@ func Verify(ctx context.Context, c client.Client, pc *codec.Codec, st *store.Sto
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			problems, err := verifyOne(ctx, c, pc, st, id)
+			problems, err := verifyOne(ctx, c, pc, st, id, heads.apps[id])
 			if err != nil {
 				cancel(err)
 				return
@@ -93,7 +132,7 @@ func Verify(ctx context.Context, c client.Client, pc *codec.Codec, st *store.Sto
 		return Report{}, err
 	}
 
-	r := Report{OK: true, Checked: len(ids), Problems: []Problem{}}
+	r := Report{OK: true, Checked: len(ids), Checkpoints: heads.valid, Problems: append([]Problem{}, before...)}
 	for _, p := range found {
 		r.Problems = append(r.Problems, p...)
 	}
@@ -102,7 +141,7 @@ func Verify(ctx context.Context, c client.Client, pc *codec.Codec, st *store.Sto
 }
 
 // verifyOne checks one application; its problems are ordered by seq.
-func verifyOne(ctx context.Context, c client.Client, pc *codec.Codec, st *store.Store, id string) ([]Problem, error) {
+func verifyOne(ctx context.Context, c client.Client, pc *codec.Codec, st *store.Store, id string, signed []signedHead) ([]Problem, error) {
 	journal, rm, err := readJournal(ctx, st, id)
 	if err != nil {
 		return nil, err
@@ -111,10 +150,17 @@ func verifyOne(ctx context.Context, c client.Client, pc *codec.Codec, st *store.
 	if err != nil {
 		return nil, err
 	}
-	if !found && len(journal) == 0 {
+	if !found && len(journal) == 0 && len(signed) == 0 {
 		return nil, fmt.Errorf("application %s: %w", id, store.ErrNotFound)
 	}
 	var problems []Problem
+	rows := make([]chainRow, 0, len(journal))
+	for _, e := range journal {
+		rows = append(rows, chainRow{int64(e.Seq), e.Hash})
+	}
+	checkSigned(rows, signed, func(seq int64, format string, args ...any) {
+		problems = append(problems, Problem{ApplicationID: id, Seq: int(seq), Problem: fmt.Sprintf(format, args...)})
+	})
 	for _, b := range store.VerifyChain(journal) {
 		problems = append(problems, Problem{ApplicationID: b.ApplicationID, Seq: b.Seq, Problem: b.Problem})
 	}

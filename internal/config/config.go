@@ -23,6 +23,7 @@ import (
 // Config is what the api, worker and dev services need.
 type Config struct {
 	DatabaseURL       string
+	MigrateURL        string
 	TemporalAddress   string
 	TemporalNamespace string
 	TaskQueue         string
@@ -44,6 +45,10 @@ type Config struct {
 	MailLease    time.Duration
 	CodecKeys    string
 	CodecCORS    string
+
+	CheckpointKey        string
+	CheckpointPublicKeys string
+	CheckpointInterval   time.Duration
 
 	Listen        string
 	MetricsListen string
@@ -126,6 +131,7 @@ type Var struct {
 func (c *Config) Vars() []Var {
 	return []Var{
 		{"DATABASE_URL", "database-url", "postgres://postgres@127.0.0.1:5432/expectct?sslmode=disable", "PostgreSQL URL of expectct's database (created if missing by migrate/dev)", &c.DatabaseURL},
+		{"EXPECTCT_MIGRATE_DATABASE_URL", "migrate-database-url", "", "migrate/dev: PostgreSQL URL of the role that owns the tables and runs the migrations; DATABASE_URL's role is then made a member of expectct_app, which may only read and append to the journals. Empty: DATABASE_URL's role owns the tables (workstations only: nothing keeps it from rewriting the journal)", &c.MigrateURL},
 		{"TEMPORAL_ADDRESS", "temporal-address", "127.0.0.1:7233", "Temporal frontend host:port", &c.TemporalAddress},
 		{"TEMPORAL_NAMESPACE", "temporal-namespace", "default", "Temporal namespace", &c.TemporalNamespace},
 		{"TEMPORAL_TLS_CA", "temporal-tls-ca", "", "PEM file of the CA that signed the Temporal frontend's certificate (set: the connection uses TLS)", &c.TemporalTLSCA},
@@ -150,6 +156,9 @@ func (c *Config) Vars() []Var {
 		{"EXPECTCT_OIDC_CLIENT_ID", "oidc-client-id", "expectct", "public client ID the CLI signs in with (`expectct login`)", &c.OIDCClientID},
 		{"EXPECTCT_OIDC_LISTEN", "oidc-listen", "127.0.0.1:9998", "dev: where the local OpenID provider listens", &c.OIDCListen},
 		{"EXPECTCT_CODEC_KEYS", "codec-keys", "", "keys sealing every Temporal payload (AES-256-GCM): id=base64 of 32 bytes, comma-separated, the first current; empty: payloads in clear (workstations only)", &c.CodecKeys},
+		{"EXPECTCT_CHECKPOINT_KEY", "checkpoint-key", "", "worker: base64 Ed25519 seed signing the checkpoints of every chain (`expectct checkpoint-key` makes one); empty: no checkpoints are taken", &c.CheckpointKey},
+		{"EXPECTCT_CHECKPOINT_PUBLIC_KEYS", "checkpoint-public-keys", "", "api: base64 Ed25519 public keys audit verify checks checkpoints with, comma-separated (the current key's and the older ones' during a rotation)", &c.CheckpointPublicKeys},
+		{"EXPECTCT_CHECKPOINT_INTERVAL", "checkpoint-interval", "1h", "worker: how often the heads of every chain are signed (a Temporal schedule; nothing is stored when no chain moved)", &c.CheckpointInterval},
 		{"EXPECTCT_CODEC_CORS_ORIGINS", "codec-cors-origins", "", "api: Temporal Web UI origins (scheme://host:port, comma-separated) allowed to call the codec endpoint /v1/codec/decode from a browser", &c.CodecCORS},
 		{"EXPECTCT_RULES_FILE", "rules-file", "", "programme rules YAML (empty: the embedded defaults)", &c.RulesFile},
 		{"EXPECTCT_MAX_BODY_BYTES", "max-body-bytes", "1048576", "largest request body the API reads", &c.MaxBodyBytes},

@@ -114,7 +114,7 @@ func loadCompose(t *testing.T) composeFile {
 
 // composeSecrets are the values docker-compose.yml has no default for: each
 // deployment writes its own in .env.
-var composeSecrets = []string{"POSTGRES_PASSWORD", "EXPECTCT_DB_PASSWORD", "TEMPORAL_DB_PASSWORD", "EXPECTCT_OIDC_ISSUER", "EXPECTCT_OIDC_AUDIENCES", "EXPECTCT_OIDC_CLIENT_ID", "EXPECTCT_CODEC_KEYS"}
+var composeSecrets = []string{"POSTGRES_PASSWORD", "EXPECTCT_DB_PASSWORD", "EXPECTCT_DB_APP_PASSWORD", "TEMPORAL_DB_PASSWORD", "EXPECTCT_OIDC_ISSUER", "EXPECTCT_OIDC_AUDIENCES", "EXPECTCT_OIDC_CLIENT_ID", "EXPECTCT_CODEC_KEYS", "EXPECTCT_CHECKPOINT_KEY", "EXPECTCT_CHECKPOINT_PUBLIC_KEYS"}
 
 // composeConfig runs `docker-compose config -q` on the file with the given
 // secrets in the environment (and none of the caller's).

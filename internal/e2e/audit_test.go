@@ -41,21 +41,11 @@ func apiVerify(t *testing.T, s *testenv.Stack, id string) verifyReport {
 	return rep
 }
 
-// rewriteJournal runs f in a transaction allowed to rewrite the journal, as
-// someone with direct access to the database could.
+// rewriteJournal runs f in a transaction past the journal's append-only
+// trigger, as someone with full access to the database server could.
 func rewriteJournal(t *testing.T, s *testenv.Stack, f func(tx pgx.Tx) error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	err := pgx.BeginFunc(ctx, s.Store.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, "SET LOCAL expectct.allow_journal_rewrite = 'on'"); err != nil {
-			return err
-		}
-		return f(tx)
-	})
-	if err != nil {
-		t.Fatalf("rewrite the journal: %v", err)
-	}
+	testenv.Tamper(t, s.DBURL, f)
 }
 
 // seqOf is the journal seq of an application's event.
@@ -137,15 +127,28 @@ func TestAuditTamper(t *testing.T) {
 		}
 	}
 
-	t.Run("trigger refuses a plain update", func(t *testing.T) {
-		_, err := s.Store.Pool.Exec(context.Background(),
-			`UPDATE journal SET payload = '{}' WHERE application_id = $1 AND seq = 1`, altered)
-		if err == nil || !strings.Contains(err.Error(), "append-only") {
-			t.Fatalf("update without the rewrite setting: %v, want the append-only refusal", err)
+	t.Run("the database refuses the application's role", func(t *testing.T) {
+		// The stack's API and worker log in as this role.
+		for _, sql := range []string{
+			`UPDATE journal SET payload = '{}' WHERE application_id = $1 AND seq = 1`,
+			`DELETE FROM journal WHERE application_id = $1`,
+		} {
+			_, err := s.Store.Pool.Exec(context.Background(), sql, altered)
+			if err == nil || !strings.Contains(err.Error(), "permission denied for table journal") {
+				t.Errorf("%s as the application: %v, want permission denied", sql, err)
+			}
 		}
-		_, err = s.Store.Pool.Exec(context.Background(), `DELETE FROM journal WHERE application_id = $1`, altered)
+		// The owner is refused by the trigger: no setting opens it.
+		owner := testenv.Owner(t, s.DBURL)
+		err := pgx.BeginFunc(context.Background(), owner.Pool, func(tx pgx.Tx) error {
+			if _, err := tx.Exec(context.Background(), "SET LOCAL expectct.allow_journal_rewrite = 'on'"); err != nil {
+				return err
+			}
+			_, err := tx.Exec(context.Background(), `DELETE FROM journal WHERE application_id = $1`, altered)
+			return err
+		})
 		if err == nil || !strings.Contains(err.Error(), "append-only") {
-			t.Fatalf("delete without the rewrite setting: %v, want the append-only refusal", err)
+			t.Errorf("delete as the owner with the former bypass setting: %v, want the append-only refusal", err)
 		}
 	})
 

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -21,18 +22,19 @@ func TestMigrationsFromEmptyAreIdempotent(t *testing.T) {
 		return s
 	}
 	before := schema()
+	owner := testenv.Owner(t, url)
 	var versions int
-	if err := st.Pool.QueryRow(ctx, `SELECT count(*) FROM goose_db_version`).Scan(&versions); err != nil {
+	if err := owner.Pool.QueryRow(ctx, `SELECT count(*) FROM goose_db_version`).Scan(&versions); err != nil {
 		t.Fatal(err)
 	}
-	if err := store.Migrate(ctx, url); err != nil {
+	if err := store.Migrate(ctx, testenv.OwnerURL(t, url)); err != nil {
 		t.Fatalf("second migrate: %v", err)
 	}
 	if after := schema(); after != before {
 		t.Fatalf("schema changed on second migrate:\n%s\n%s", before, after)
 	}
 	var again int
-	if err := st.Pool.QueryRow(ctx, `SELECT count(*) FROM goose_db_version`).Scan(&again); err != nil {
+	if err := owner.Pool.QueryRow(ctx, `SELECT count(*) FROM goose_db_version`).Scan(&again); err != nil {
 		t.Fatal(err)
 	}
 	if again != versions {
@@ -140,5 +142,116 @@ func TestBindIdempotencyKey(t *testing.T) {
 		if same, err := st.BindIdempotencyKey(ctx, other.app, other.step, "K", b); err != nil || !same {
 			t.Errorf("%s/%s: same %v, err %v, want a fresh key", other.app, other.step, same, err)
 		}
+	}
+}
+
+// TestApplicationRoleCannotRewriteTheJournals connects as the application's
+// role (testenv.Database's) and tries every way a rewrite could go: the
+// database refuses each, naming why. The owner is refused by the trigger,
+// which no longer honours a bypass setting.
+func TestApplicationRoleCannotRewriteTheJournals(t *testing.T) {
+	st, url := testenv.Database(t)
+	ctx := context.Background()
+	rm := store.ReadModel{Status: "submitted", SIREN: "213105554", Collectivite: "Ville", Country: "SN", MissionTitle: "M",
+		Requested: 100, RulesVersion: "x", Dossier: []byte(`{}`)}
+	if _, err := st.RecordTransition(ctx, entry(1, "submitted"), rm, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.GrantRole(ctx, "operator", store.Person{ID: "p1", Issuer: "https://issuer.example", Kind: "person"},
+		store.Grant{Role: "auditor"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+
+	var super, owner bool
+	if err := st.Pool.QueryRow(ctx, `SELECT rolsuper, pg_has_role(current_user, (SELECT tableowner FROM pg_tables WHERE tablename = 'journal'), 'MEMBER')
+		FROM pg_roles WHERE rolname = current_user`).Scan(&super, &owner); err != nil {
+		t.Fatal(err)
+	}
+	if super || owner {
+		t.Fatalf("the application's role: superuser %v, owner of the journal %v", super, owner)
+	}
+
+	refused := func(who string, db *store.Store, sql, want string) {
+		t.Helper()
+		_, err := db.Pool.Exec(ctx, sql)
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %s: %v, want %q", who, sql, err, want)
+		}
+	}
+	for _, sql := range []string{
+		`UPDATE journal SET payload = '{"k":"w"}' WHERE seq = 1`,
+		`DELETE FROM journal WHERE seq = 1`,
+		`TRUNCATE journal`,
+		`UPDATE directory_journal SET reason = 'x'`,
+		`DELETE FROM directory_journal`,
+		`TRUNCATE directory_journal`,
+		`ALTER TABLE journal DISABLE TRIGGER journal_append_only`,
+		`DROP TRIGGER journal_append_only ON journal`,
+		`SET session_replication_role = replica`,
+		`DELETE FROM applications`,
+		`DELETE FROM outbox`,
+		`DELETE FROM attempts`,
+	} {
+		refused("the application", st, sql, "(SQLSTATE 42501)") // insufficient_privilege
+	}
+	// The former escape hatch opens nothing.
+	err := pgxBegin(ctx, st, func(exec func(string) error) error {
+		if err := exec(`SET LOCAL expectct.allow_journal_rewrite = 'on'`); err != nil {
+			return err
+		}
+		return exec(`UPDATE journal SET payload = '{"k":"w"}' WHERE seq = 1`)
+	})
+	if err == nil || !strings.Contains(err.Error(), "permission denied") {
+		t.Errorf("the application with expectct.allow_journal_rewrite: %v, want permission denied", err)
+	}
+	admin := testenv.Owner(t, url)
+	err = pgxBegin(ctx, admin, func(exec func(string) error) error {
+		if err := exec(`SET LOCAL expectct.allow_journal_rewrite = 'on'`); err != nil {
+			return err
+		}
+		return exec(`UPDATE journal SET payload = '{"k":"w"}' WHERE seq = 1`)
+	})
+	if err == nil || !strings.Contains(err.Error(), "journal is append-only") {
+		t.Errorf("the owner with expectct.allow_journal_rewrite: %v, want the trigger's refusal", err)
+	}
+	refused("the owner", admin, `TRUNCATE journal`, "journal is append-only")
+	refused("the owner", admin, `TRUNCATE directory_journal`, "directory journal is append-only")
+	if j, err := st.Journal(ctx, "EXP-TEST"); err != nil || len(j) != 1 || string(j[0].Payload) != `{"k": "v"}` {
+		t.Errorf("journal after the attempts: %+v, %v", j, err)
+	}
+}
+
+// pgxBegin runs statements in one transaction, rolled back afterwards.
+func pgxBegin(ctx context.Context, st *store.Store, f func(exec func(string) error) error) error {
+	tx, err := st.Pool.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback(ctx) }()
+	return f(func(sql string) error { _, err := tx.Exec(ctx, sql); return err })
+}
+
+// TestGrantAppRefusesRolesTheGrantsCannotLimit: the superuser, or a role
+// that may create roles, as DATABASE_URL would make the grants moot.
+func TestGrantAppRefusesRolesTheGrantsCannotLimit(t *testing.T) {
+	_, appURL := testenv.Database(t)
+	ctx := context.Background()
+	owner := testenv.OwnerURL(t, appURL)
+	if err := store.GrantApp(ctx, owner, owner); err == nil || !strings.Contains(err.Error(), "a superuser") {
+		t.Errorf("the superuser as the application: %v", err)
+	}
+	admin := testenv.Owner(t, appURL)
+	role := "expectct_test_cr_" + strings.ReplaceAll(strings.TrimPrefix(appURL[strings.LastIndex(appURL, "/")+1:], "expectct_test_"), "?sslmode=disable", "")
+	if _, err := admin.Pool.Exec(ctx, `CREATE ROLE `+role+` LOGIN CREATEROLE`); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _, _ = admin.Pool.Exec(context.Background(), `DROP ROLE `+role) })
+	creator := strings.Replace(appURL, testenv.AppRole+"@", role+"@", 1)
+	if err := store.GrantApp(ctx, owner, creator); err == nil || !strings.Contains(err.Error(), "may create roles") {
+		t.Errorf("a role that may create roles as the application: %v", err)
+	}
+	// The test role itself is let in, again and again.
+	if err := store.GrantApp(ctx, owner, appURL); err != nil {
+		t.Errorf("the application's role a second time: %v", err)
 	}
 }

@@ -21,6 +21,7 @@ import (
 
 	"github.com/daect/expectct/activities"
 	"github.com/daect/expectct/internal/api"
+	"github.com/daect/expectct/internal/checkpoint"
 	"github.com/daect/expectct/internal/codec"
 	"github.com/daect/expectct/internal/devstack"
 	"github.com/daect/expectct/internal/lifecycle"
@@ -29,6 +30,7 @@ import (
 	"github.com/daect/expectct/internal/rules"
 	"github.com/daect/expectct/internal/store"
 	"github.com/daect/expectct/worker"
+	"github.com/daect/expectct/workflows"
 )
 
 // Secretariat is the DAECT secretariat address the stack's worker writes to.
@@ -57,6 +59,26 @@ type Stack struct {
 
 	grantsMu sync.Mutex
 	granted  map[string]bool
+
+	checkpoints *checkpoint.Key
+}
+
+// Checkpoint runs the checkpoint workflow once on the stack's worker, as
+// its schedule does at each interval, and returns what it did.
+func (s *Stack) Checkpoint() lifecycle.CheckpointTaken {
+	s.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	run, err := s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "checkpoint-now-" + randomHex(6), TaskQueue: s.TaskQueue},
+		workflows.CheckpointWorkflowName)
+	if err != nil {
+		s.T.Fatalf("start a checkpoint: %v", err)
+	}
+	var taken lifecycle.CheckpointTaken
+	if err := run.Get(ctx, &taken); err != nil {
+		s.T.Fatalf("checkpoint: %v", err)
+	}
+	return taken
 }
 
 // StackOptions adjust a stack.
@@ -73,6 +95,10 @@ type StackOptions struct {
 	RateLimits api.RateLimits
 	// Log receives the API's log; nil discards it.
 	Log *slog.Logger
+	// Checkpoints, when set, is the key the stack's worker signs
+	// checkpoints with (its schedule created, first run at once) and the
+	// one its API checks them with.
+	Checkpoints *checkpoint.Key
 }
 
 // FastRules are the default rules with timers short enough for end-to-end tests.
@@ -101,11 +127,27 @@ func (s *Stack) StartWorker() sdkworker.Worker {
 		s.T.Fatal(err)
 	}
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	w := worker.New(s.Temporal, s.TaskQueue, &activities.Activities{Store: s.Store, Secretariat: Secretariat, Log: quiet})
+	acts := &activities.Activities{Store: s.Store, Secretariat: Secretariat, Log: quiet}
+	if s.checkpoints != nil {
+		acts.Checkpoint = s.checkpoints
+	}
+	w := worker.New(s.Temporal, s.TaskQueue, acts)
 	if err := w.Start(); err != nil {
 		s.T.Fatalf("start worker: %v", err)
 	}
 	s.T.Cleanup(w.Stop)
+	if s.checkpoints != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if err := worker.EnsureCheckpointSchedule(ctx, s.Temporal, s.TaskQueue, time.Hour); err != nil {
+			s.T.Fatal(err)
+		}
+		s.T.Cleanup(func() {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			_ = s.Temporal.ScheduleClient().GetHandle(ctx, worker.CheckpointScheduleID(s.TaskQueue)).Delete(ctx)
+		})
+	}
 	// A short lease: a row whose outcome could not be recorded (the database
 	// cut by a fault test) is taken up again in seconds, not minutes.
 	s.StartRelay(&outbox.Relay{Store: s.Store, Mailer: sender, Log: quiet, Poll: 100 * time.Millisecond, Lease: 5 * time.Second})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/daect/expectct/internal/api"
+	"github.com/daect/expectct/internal/checkpoint"
 	"github.com/daect/expectct/internal/devstack"
 	"github.com/daect/expectct/internal/identity"
 	"github.com/daect/expectct/internal/store"
@@ -53,7 +54,7 @@ func NewStackOn(t testing.TB, opts StackOptions, on Servers) *Stack {
 	}
 	c := Client(t, srv, opts.Codec)
 	s := &Stack{T: t, Store: st, DBURL: dbURL, Temporal: c, Mailpit: StartMailpitWith(t, opts.Mailpit),
-		TaskQueue: "expectct-test-" + randomHex(6), Rules: FastRules(), OIDC: on.OIDC}
+		TaskQueue: "expectct-test-" + randomHex(6), Rules: FastRules(), OIDC: on.OIDC, checkpoints: opts.Checkpoints}
 	if s.OIDC == nil {
 		s.OIDC = OIDC(t)
 	}
@@ -72,6 +73,13 @@ func NewStackOn(t testing.TB, opts StackOptions, on Servers) *Stack {
 		UpdateTimeout: 20 * time.Second, DirectoryFallback: 2 * time.Minute, RateLimits: opts.RateLimits, Log: opts.Log}
 	if s.Server.Log == nil {
 		s.Server.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if opts.Checkpoints != nil {
+		keys, err := checkpoint.ParsePublicKeys(opts.Checkpoints.Public())
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Server.CheckpointKeys = keys
 	}
 	s.API = httptest.NewServer(s.Server.Handler())
 	t.Cleanup(s.API.Close)
