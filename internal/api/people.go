@@ -33,23 +33,12 @@ func (s *Server) readPerson(r *request) (int, any, error) {
 	return http.StatusOK, p, err
 }
 
-// grant gives a person a role with its scope. An admin may not change their
-// own roles: granting oneself the decider role would undo the four-eyes
-// rule the directory exists to enforce.
+// grant gives a person a role with its scope.
 func (s *Server) grant(r *request) (int, any, error) {
-	id, err := personID(r)
+	var in identity.GrantInput
+	id, err := s.directoryChange(r, &in)
 	if err != nil {
 		return 0, nil, err
-	}
-	var in identity.GrantInput
-	if err := decode(r.Body, s.MaxBodyBytes, &in); err != nil {
-		return 0, nil, err
-	}
-	if err := dossier.ValidateStruct(in); err != nil {
-		return 0, nil, err
-	}
-	if id == r.actor.ID {
-		return 0, nil, errForbidden("an admin may not change their own roles")
 	}
 	issuer := s.SignIn.Issuer
 	if existing, err := s.Store.Person(r.Context(), id); err == nil {
@@ -66,19 +55,10 @@ func (s *Server) grant(r *request) (int, any, error) {
 }
 
 func (s *Server) revoke(r *request) (int, any, error) {
-	id, err := personID(r)
+	var in identity.RevokeInput
+	id, err := s.directoryChange(r, &in)
 	if err != nil {
 		return 0, nil, err
-	}
-	var in identity.RevokeInput
-	if err := decode(r.Body, s.MaxBodyBytes, &in); err != nil {
-		return 0, nil, err
-	}
-	if err := dossier.ValidateStruct(in); err != nil {
-		return 0, nil, err
-	}
-	if id == r.actor.ID {
-		return 0, nil, errForbidden("an admin may not change their own roles")
 	}
 	e, err := s.Store.RevokeRole(r.Context(), r.actor.ID, id, in.Role, in.Reason)
 	if errors.Is(err, store.ErrNotFound) {
@@ -89,6 +69,27 @@ func (s *Server) revoke(r *request) (int, any, error) {
 	}
 	s.Log.Info("role revoked", "person", id, "role", in.Role, "actor", r.actor.ID, "directory_seq", e.Seq)
 	return s.personAfter(r, id)
+}
+
+// directoryChange reads a grant or a revocation: the person's ID, the body
+// decoded strictly and validated into in. An admin may not change their own
+// roles: granting oneself the decider role would undo the four-eyes rule the
+// directory exists to enforce.
+func (s *Server) directoryChange(r *request, in any) (string, error) {
+	id, err := personID(r)
+	if err != nil {
+		return "", err
+	}
+	if err := decode(r.Body, s.MaxBodyBytes, in); err != nil {
+		return "", err
+	}
+	if err := dossier.ValidateStruct(in); err != nil {
+		return "", err
+	}
+	if id == r.actor.ID {
+		return "", errForbidden("an admin may not change their own roles")
+	}
+	return id, nil
 }
 
 func (s *Server) personAfter(r *request, id string) (int, any, error) {

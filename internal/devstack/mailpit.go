@@ -77,19 +77,7 @@ func (m *MailServer) Start(ctx context.Context) error {
 				return err
 			}
 			conn.Close()
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+ui+"/readyz", nil)
-			if err != nil {
-				return err
-			}
-			resp, err := hc.Do(req)
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("mailpit /readyz: %s", resp.Status)
-			}
-			return nil
+			return answersOK(ctx, hc, "http://"+ui+"/readyz")
 		},
 		Timeout: 30 * time.Second,
 		Output:  m.Log,
@@ -107,6 +95,23 @@ func (m *MailServer) Stop() error { return m.srv.Stop() }
 
 // Pid is the Mailpit process's ID, to pause it as a stalled server would be.
 func (m *MailServer) Pid() int { return m.srv.Pid() }
+
+// answersOK tells whether a GET of the URL answers 200.
+func answersOK(ctx context.Context, hc *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return nil
+}
 
 // splitAddr splits host:port; an empty address is a free loopback port (0).
 func splitAddr(addr string) (string, int, error) {

@@ -65,19 +65,7 @@ func (p *OIDCProvider) Start(ctx context.Context) error {
 			return exec.Command(p.Bin, args...), nil
 		},
 		Ready: func(ctx context.Context, ports []int) error {
-			req, err := http.NewRequestWithContext(ctx, http.MethodGet, issuerAt(ports[0])+"/.well-known/openid-configuration", nil)
-			if err != nil {
-				return err
-			}
-			resp, err := hc.Do(req)
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("discovery: %s", resp.Status)
-			}
-			return nil
+			return answersOK(ctx, hc, issuerAt(ports[0])+"/.well-known/openid-configuration")
 		},
 		Timeout: 30 * time.Second,
 		Output:  p.Log,

@@ -158,22 +158,31 @@ func idTokenExpiry(raw string, fallback time.Time) time.Time {
 	return time.Unix(c.Exp, 0)
 }
 
-// Load reads the cached session for the API.
-func Load(api string) (Session, error) {
+// read reads the session file: ErrNotSignedIn when there is none.
+func read() (Session, string, error) {
 	p, err := path()
 	if err != nil {
-		return Session{}, err
+		return Session{}, "", err
 	}
 	b, err := os.ReadFile(p)
 	if errors.Is(err, os.ErrNotExist) {
-		return Session{}, ErrNotSignedIn
+		return Session{}, p, ErrNotSignedIn
 	}
 	if err != nil {
-		return Session{}, err
+		return Session{}, p, err
 	}
 	var s Session
 	if err := json.Unmarshal(b, &s); err != nil {
-		return Session{}, fmt.Errorf("%s is corrupt (%v): run `expectct login` again", p, err)
+		return Session{}, p, fmt.Errorf("%s is corrupt (%v): run `expectct login` again", p, err)
+	}
+	return s, p, nil
+}
+
+// Load reads the cached session for the API.
+func Load(api string) (Session, error) {
+	s, _, err := read()
+	if err != nil {
+		return Session{}, err
 	}
 	if s.API != api {
 		return Session{}, fmt.Errorf("signed in to %s, not %s: run `expectct login`", s.API, api)
@@ -207,17 +216,13 @@ func Save(s Session) error {
 
 // Remove deletes the cached session; revoking the refresh token at the
 // provider first when it has a revocation endpoint.
+// A corrupt file is removed all the same.
 func Remove(ctx context.Context) (Session, error) {
-	p, err := path()
-	if err != nil {
+	s, p, err := read()
+	if errors.Is(err, ErrNotSignedIn) || p == "" {
 		return Session{}, err
 	}
-	b, err := os.ReadFile(p)
-	if errors.Is(err, os.ErrNotExist) {
-		return Session{}, ErrNotSignedIn
-	}
-	var s Session
-	if err == nil && json.Unmarshal(b, &s) == nil && s.RefreshToken != "" {
+	if err == nil && s.RefreshToken != "" {
 		revoke(ctx, s)
 	}
 	if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
