@@ -42,12 +42,15 @@ func (g *globals) bearer() (string, error) {
 
 func loginCmd(g *globals) *cobra.Command {
 	var clientID, secretFile string
+	var browser bool
 	cmd := &cobra.Command{
-		Use:   "login [--client-id ID --client-secret-file FILE]",
+		Use:   "login [--browser | --client-id ID --client-secret-file FILE]",
 		Short: "Sign in with the API's OpenID provider (ProConnect) and keep the session",
 		Long: "Signs a person in with the OAuth device authorization grant: the command shows an address and a code " +
 			"to enter in a browser, then waits. The session is kept, readable by you only, in the user's configuration " +
-			"directory (EXPECTCT_CONFIG_DIR overrides it) and refreshed when it expires. A service account signs in with " +
+			"directory (EXPECTCT_CONFIG_DIR overrides it) and refreshed when it expires. With --browser it uses the " +
+			"authorization code grant with PKCE instead, the provider sending the browser back to a loopback port. " +
+			"A service account signs in with " +
 			"--client-id and --client-secret-file (client credentials grant).",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -67,6 +70,13 @@ func loginCmd(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
+			} else if browser {
+				s, err = session.LoginBrowser(ctx, g.api, si, func(url string) {
+					fmt.Fprintf(cmd.ErrOrStderr(), "Ouvrez dans un navigateur de cette machine / Open in a browser on this machine:\n%s\n", url)
+				})
+				if err != nil {
+					return err
+				}
 			} else {
 				s, err = session.LoginDevice(ctx, g.api, si, func(uri, code string) {
 					fmt.Fprintf(cmd.ErrOrStderr(), "Ouvrez / Open %s\net saisissez le code / and enter the code: %s\n", uri, code)
@@ -81,9 +91,11 @@ func loginCmd(g *globals) *cobra.Command {
 			return printWhoAmI(cmd, g, s.Bearer)
 		},
 	}
+	cmd.Flags().BoolVar(&browser, "browser", false, "sign in with the authorization code grant and PKCE: the browser, on this machine, comes back to a loopback port")
 	cmd.Flags().StringVar(&clientID, "client-id", "", "service account: client ID (client credentials grant)")
 	cmd.Flags().StringVar(&secretFile, "client-secret-file", "", "service account: file holding the client secret")
 	cmd.MarkFlagsRequiredTogether("client-id", "client-secret-file")
+	cmd.MarkFlagsMutuallyExclusive("browser", "client-id")
 	return cmd
 }
 

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -158,4 +159,98 @@ func refreshWorks(t *testing.T, issuer, token string) bool {
 	}
 	resp.Body.Close()
 	return resp.StatusCode == http.StatusOK
+}
+
+// `expectct login --browser`: the authorization code grant with PKCE. The
+// CLI shows the provider's address, the person signs in there, the provider
+// sends the browser back to the CLI's loopback port with a code, which the
+// CLI exchanges for the session. The provider gives a code only to a
+// loopback redirect, and only for the verifier of its challenge.
+func TestCLILoginBrowser(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOptions{})
+	instructor := lifecycle.Actor{ID: "pkce.instructor", Role: lifecycle.RoleInstructor}
+	s.Grant(instructor)
+	config := t.TempDir()
+	env := []string{"EXPECTCT_CONFIG_DIR=" + config}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+
+	cmd := exec.CommandContext(ctx, cliBinary(t), "--api", s.API.URL, "login", "--browser")
+	cmd.Dir = testenv.RepoRoot(t)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var authURL string
+	sc := bufio.NewScanner(stderr)
+	for authURL == "" && sc.Scan() {
+		if strings.HasPrefix(sc.Text(), "http") {
+			authURL = sc.Text()
+		}
+	}
+	if authURL == "" {
+		_ = cmd.Wait()
+		t.Fatal("login --browser showed no address")
+	}
+	var rest bytes.Buffer
+	copied := make(chan struct{})
+	go func() { _, _ = io.Copy(&rest, stderr); close(copied) }()
+	u, err := url.Parse(authURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, err := http.Get(authURL); err != nil || r.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in page: %v %v", r, err)
+	}
+	form := u.Query()
+	form.Set("username", instructor.ID)
+	form.Set("password", "wrong")
+	if r, err := http.PostForm(s.OIDC.Issuer()+"/authorize", form); err != nil || r.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("wrong password: %v %v, want 401", r, err)
+	}
+	// The browser follows the provider's redirect to the CLI.
+	form.Set("password", testenv.TestPassword)
+	if r, err := http.PostForm(s.OIDC.Issuer()+"/authorize", form); err != nil || r.StatusCode != http.StatusOK {
+		t.Fatalf("sign-in and redirect to the CLI: %v %v", r, err)
+	}
+	<-copied
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("login --browser: %v\n%s%s", err, stdout.String(), rest.String())
+	}
+	mustContain(t, "login --browser", stdout.String(), instructor.ID, "instructor")
+	mustContain(t, "whoami", mustSucceed(t, runCLI(t, env, "--api", s.API.URL, "whoami"), "whoami").stdout, instructor.ID, "instructor")
+	if readSession(t, filepath.Join(config, "session.json")).RefreshToken == "" {
+		t.Error("no refresh token kept")
+	}
+
+	// The provider's side of PKCE: a code for another verifier, or for a
+	// redirect that is not loopback, is refused.
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	attempt := u.Query()
+	attempt.Set("redirect_uri", "http://127.0.0.1:9/callback")
+	attempt.Set("username", instructor.ID)
+	attempt.Set("password", testenv.TestPassword)
+	r, err := noRedirect.PostForm(s.OIDC.Issuer()+"/authorize", attempt)
+	if err != nil || r.StatusCode != http.StatusFound {
+		t.Fatalf("authorize: %v %v", r, err)
+	}
+	back, err := url.Parse(r.Header.Get("Location"))
+	if err != nil || back.Query().Get("code") == "" {
+		t.Fatalf("no code in %q", r.Header.Get("Location"))
+	}
+	exchange := url.Values{"grant_type": {"authorization_code"}, "code": {back.Query().Get("code")}, "client_id": {testenv.ClientID},
+		"redirect_uri": {"http://127.0.0.1:9/callback"}, "code_verifier": {strings.Repeat("x", 43)}}
+	if r, err := http.PostForm(s.OIDC.Issuer()+"/token", exchange); err != nil || r.StatusCode != http.StatusBadRequest {
+		t.Errorf("code exchanged with another verifier: %v %v, want 400", r, err)
+	}
+	attempt.Set("redirect_uri", "https://attacker.example/callback")
+	if r, err := noRedirect.PostForm(s.OIDC.Issuer()+"/authorize", attempt); err != nil || r.StatusCode != http.StatusBadRequest {
+		t.Errorf("a code for a redirect that is not loopback: %v %v, want 400", r, err)
+	}
 }

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -111,6 +112,68 @@ func LoginDevice(ctx context.Context, api string, si identity.SignIn, prompt Pro
 	tok, err := cfg.DeviceAccessToken(ctx, da)
 	if err != nil {
 		return Session{}, fmt.Errorf("sign-in not completed: %w", err)
+	}
+	return fromToken(api, si, tok)
+}
+
+// LoginBrowser signs a person in with the authorization code grant and PKCE:
+// a one-request server on a loopback port receives the code, so the browser
+// must run on this machine (LoginDevice does not need that). open is told
+// the address to visit.
+func LoginBrowser(ctx context.Context, api string, si identity.SignIn, open func(url string)) (Session, error) {
+	cfg, err := oauthConfig(ctx, si)
+	if err != nil {
+		return Session{}, err
+	}
+	if cfg.Endpoint.AuthURL == "" {
+		return Session{}, fmt.Errorf("OpenID provider %s offers no authorization endpoint: use expectct login without --browser", si.Issuer)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return Session{}, err
+	}
+	defer ln.Close()
+	cfg.RedirectURL = "http://" + ln.Addr().String() + "/callback"
+	state, verifier := oauth2.GenerateVerifier(), oauth2.GenerateVerifier()
+	type result struct {
+		code string
+		err  error
+	}
+	got := make(chan result, 1)
+	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		var res result
+		switch {
+		case r.URL.Path != "/callback" || q.Get("state") != state:
+			http.Error(w, "unexpected request", http.StatusBadRequest)
+			return
+		case q.Get("error") != "":
+			res.err = fmt.Errorf("sign-in refused: %s %s", q.Get("error"), q.Get("error_description"))
+		default:
+			res.code = q.Get("code")
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, "<!doctype html><p>Connecté. Vous pouvez fermer cette page. / Signed in: you may close this page.</p>")
+		select {
+		case got <- res:
+		default:
+		}
+	})}
+	go func() { _ = srv.Serve(ln) }()
+	defer srv.Close()
+	open(cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier)))
+	var res result
+	select {
+	case res = <-got:
+	case <-ctx.Done():
+		return Session{}, fmt.Errorf("sign-in not completed: %w", ctx.Err())
+	}
+	if res.err != nil {
+		return Session{}, res.err
+	}
+	tok, err := cfg.Exchange(ctx, res.code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return Session{}, fmt.Errorf("code exchange: %w", err)
 	}
 	return fromToken(api, si, tok)
 }

@@ -6,8 +6,9 @@
 //
 // It serves discovery, a JWKS, the device authorization grant (RFC 8628,
 // with an HTML page to type the code, a username and a password), the
-// refresh token grant (rotated), the client credentials grant and token
-// revocation (RFC 7009). Tokens are RS256-signed with the key of --key-file,
+// authorization code grant with PKCE for loopback redirects (RFC 7636,
+// RFC 8252), the refresh token grant (rotated), the client credentials
+// grant and token revocation (RFC 7009). Tokens are RS256-signed with the key of --key-file,
 // created on first start.
 package main
 

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -40,6 +41,17 @@ type provider struct {
 	devices  map[string]*deviceGrant // by device code
 	byUser   map[string]string       // user code → device code
 	refreshs map[string]refreshGrant // by refresh token
+	codes    map[string]codeGrant    // authorization codes
+}
+
+// codeGrant is an authorization code waiting for its exchange, bound to the
+// PKCE challenge and the redirect it was issued for.
+type codeGrant struct {
+	person      person
+	scopes      []string
+	challenge   string
+	redirectURI string
+	expires     time.Time
 }
 
 // deviceGrant is a device authorization waiting for its person.
@@ -69,6 +81,7 @@ func newProvider(issuer string, key *rsa.PrivateKey, dir directory, testPassword
 		dir:          dir,
 		testPassword: testPassword, clientID: clientID, audience: audience, tokenTTL: ttl,
 		devices: map[string]*deviceGrant{}, byUser: map[string]string{}, refreshs: map[string]refreshGrant{},
+		codes: map[string]codeGrant{},
 	}, nil
 }
 
@@ -84,6 +97,8 @@ func (p *provider) routes() http.Handler {
 	mux.HandleFunc("POST /device_authorization", p.deviceAuthorization)
 	mux.HandleFunc("GET /device", p.devicePage)
 	mux.HandleFunc("POST /device", p.deviceApprove)
+	mux.HandleFunc("GET /authorize", p.authorizePage)
+	mux.HandleFunc("POST /authorize", p.authorize)
 	mux.HandleFunc("POST /token", p.token)
 	mux.HandleFunc("POST /revoke", p.revoke)
 	return mux
@@ -95,9 +110,11 @@ func (p *provider) discovery(w http.ResponseWriter, _ *http.Request) {
 		"jwks_uri":                              p.issuer + "/keys",
 		"token_endpoint":                        p.issuer + "/token",
 		"device_authorization_endpoint":         p.issuer + "/device_authorization",
+		"authorization_endpoint":                p.issuer + "/authorize",
+		"code_challenge_methods_supported":      []string{"S256"},
 		"revocation_endpoint":                   p.issuer + "/revoke",
-		"grant_types_supported":                 []string{"urn:ietf:params:oauth:grant-type:device_code", "refresh_token", "client_credentials"},
-		"response_types_supported":              []string{"id_token"},
+		"grant_types_supported":                 []string{"urn:ietf:params:oauth:grant-type:device_code", "authorization_code", "refresh_token", "client_credentials"},
+		"response_types_supported":              []string{"code"},
 		"subject_types_supported":               []string{"public"},
 		"id_token_signing_alg_values_supported": []string{"RS256"},
 		"token_endpoint_auth_methods_supported": []string{"none", "client_secret_basic", "client_secret_post"},
@@ -204,6 +221,8 @@ func (p *provider) token(w http.ResponseWriter, r *http.Request) {
 	switch r.PostForm.Get("grant_type") {
 	case "urn:ietf:params:oauth:grant-type:device_code":
 		p.deviceToken(w, r)
+	case "authorization_code":
+		p.codeToken(w, r)
 	case "refresh_token":
 		p.refreshToken(w, r)
 	case "client_credentials":
@@ -214,7 +233,7 @@ func (p *provider) token(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *provider) deviceToken(w http.ResponseWriter, r *http.Request) {
-	if r.PostForm.Get("client_id") != p.clientID {
+	if publicClient(r) != p.clientID {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "unknown client")
 		return
 	}
@@ -243,8 +262,117 @@ func (p *provider) deviceToken(w http.ResponseWriter, r *http.Request) {
 	p.issuePerson(w, *g.person, g.scopes)
 }
 
+var authorizePage = template.Must(template.New("authorize").Parse(`<!doctype html>
+<html lang="fr"><head><meta charset="utf-8"><title>Connexion — fournisseur d'identité local</title></head>
+<body><h1>Connexion / Sign in</h1>
+{{if .Message}}<p role="alert">{{.Message}}</p>{{end}}
+<form method="post" action="/authorize">
+{{range $k, $v := .Params}}<input type="hidden" name="{{$k}}" value="{{$v}}">{{end}}
+<label>Identifiant / Username <input name="username" autocomplete="username"></label><br>
+<label>Mot de passe / Password <input name="password" type="password" autocomplete="current-password"></label><br>
+<button type="submit">Se connecter / Sign in</button>
+</form></body></html>`))
+
+// authParams are the authorization request's parameters the form carries.
+var authParams = []string{"response_type", "client_id", "redirect_uri", "scope", "state", "code_challenge", "code_challenge_method"}
+
+// checkAuthRequest accepts the public client's code flow only with PKCE
+// (S256) and a loopback redirect (RFC 8252): no other page may receive a
+// code.
+func (p *provider) checkAuthRequest(q url.Values) string {
+	u, err := url.Parse(q.Get("redirect_uri"))
+	switch {
+	case q.Get("response_type") != "code":
+		return "response_type=code expected"
+	case q.Get("client_id") != p.clientID:
+		return "unknown client"
+	case err != nil || u.Scheme != "http" || (u.Hostname() != "127.0.0.1" && u.Hostname() != "::1"):
+		return "redirect_uri must be a loopback address (http://127.0.0.1:port/...)"
+	case q.Get("code_challenge_method") != "S256" || len(q.Get("code_challenge")) < 43:
+		return "PKCE with code_challenge_method=S256 is required"
+	case !slices.Contains(strings.Fields(q.Get("scope")), "openid"):
+		return "the openid scope is required"
+	}
+	return ""
+}
+
+func (p *provider) authorizePage(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if msg := p.checkAuthRequest(q); msg != "" {
+		http.Error(w, msg, http.StatusBadRequest)
+		return
+	}
+	params := map[string]string{}
+	for _, k := range authParams {
+		params[k] = q.Get(k)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	_ = authorizePage.Execute(w, map[string]any{"Params": params})
+}
+
+// authorize signs the person in and sends the browser back to the client's
+// loopback address with a one-minute code.
+func (p *provider) authorize(w http.ResponseWriter, r *http.Request) {
+	if err := r.ParseForm(); err != nil {
+		http.Error(w, err.Error(), http.StatusBadRequest)
+		return
+	}
+	q := r.PostForm
+	if msg := p.checkAuthRequest(q); msg != "" {
+		http.Error(w, msg, http.StatusBadRequest)
+		return
+	}
+	who, ok := p.authenticate(q.Get("username"), q.Get("password"))
+	if !ok {
+		params := map[string]string{}
+		for _, k := range authParams {
+			params[k] = q.Get(k)
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.WriteHeader(http.StatusUnauthorized)
+		_ = authorizePage.Execute(w, map[string]any{"Params": params, "Message": "Identifiant ou mot de passe incorrect / Wrong username or password"})
+		return
+	}
+	code := randomToken(32)
+	p.mu.Lock()
+	p.codes[code] = codeGrant{person: who, scopes: strings.Fields(q.Get("scope")), challenge: q.Get("code_challenge"),
+		redirectURI: q.Get("redirect_uri"), expires: time.Now().Add(time.Minute)}
+	p.mu.Unlock()
+	back, _ := url.Parse(q.Get("redirect_uri"))
+	v := back.Query()
+	v.Set("code", code)
+	v.Set("state", q.Get("state"))
+	back.RawQuery = v.Encode()
+	http.Redirect(w, r, back.String(), http.StatusFound)
+}
+
+// codeToken exchanges a code once, for the verifier of its challenge and
+// the redirect it was issued for.
+func (p *provider) codeToken(w http.ResponseWriter, r *http.Request) {
+	if publicClient(r) != p.clientID {
+		oauthError(w, http.StatusUnauthorized, "invalid_client", "unknown client")
+		return
+	}
+	code := r.PostForm.Get("code")
+	p.mu.Lock()
+	g, ok := p.codes[code]
+	delete(p.codes, code)
+	p.mu.Unlock()
+	sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+	switch {
+	case !ok || time.Now().After(g.expires):
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "unknown, used or expired code")
+	case g.redirectURI != r.PostForm.Get("redirect_uri"):
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "redirect_uri differs from the authorization request's")
+	case !equal(base64.RawURLEncoding.EncodeToString(sum[:]), g.challenge):
+		oauthError(w, http.StatusBadRequest, "invalid_grant", "code_verifier does not match the code_challenge")
+	default:
+		p.issuePerson(w, g.person, g.scopes)
+	}
+}
+
 func (p *provider) refreshToken(w http.ResponseWriter, r *http.Request) {
-	if r.PostForm.Get("client_id") != p.clientID {
+	if publicClient(r) != p.clientID {
 		oauthError(w, http.StatusUnauthorized, "invalid_client", "unknown client")
 		return
 	}
@@ -334,6 +462,16 @@ func (p *provider) revoke(w http.ResponseWriter, r *http.Request) {
 	delete(p.refreshs, r.PostForm.Get("token"))
 	p.mu.Unlock()
 	w.WriteHeader(http.StatusOK)
+}
+
+// publicClient is the client ID of a public client's token request, in the
+// form or, with an empty secret, in Basic authentication (x/oauth2 tries
+// that first).
+func publicClient(r *http.Request) string {
+	if id, _, ok := r.BasicAuth(); ok {
+		return id
+	}
+	return r.PostForm.Get("client_id")
 }
 
 func oauthError(w http.ResponseWriter, status int, code, description string) {
