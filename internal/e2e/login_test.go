@@ -41,18 +41,7 @@ func TestCLILogin(t *testing.T) {
 	// Login: the CLI waits while the person signs in elsewhere.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, cliBinary(t), "--api", s.API.URL, "login")
-	cmd.Dir = testenv.RepoRoot(t)
-	cmd.Env = append(os.Environ(), env...)
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdout, stderr := startCLI(ctx, t, env, "--api", s.API.URL, "login")
 	var prompt strings.Builder
 	sc := bufio.NewScanner(stderr)
 	var m []string
@@ -125,6 +114,25 @@ func TestCLILogin(t *testing.T) {
 	mustFail(t, runCLI(t, bad, "--api", s.API.URL, "whoami"), "a wrong client secret", "refused")
 }
 
+// startCLI starts the CLI without waiting for it, for a command that waits
+// for the person to sign in elsewhere; its prompts are read from stderr.
+func startCLI(ctx context.Context, t *testing.T, env []string, args ...string) (*exec.Cmd, *bytes.Buffer, io.ReadCloser) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, cliBinary(t), args...)
+	cmd.Dir = testenv.RepoRoot(t)
+	cmd.Env = append(os.Environ(), env...)
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, &stdout, stderr
+}
+
 func readSession(t *testing.T, file string) session.Session {
 	t.Helper()
 	b, err := os.ReadFile(file)
@@ -175,18 +183,7 @@ func TestCLILoginBrowser(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 
-	cmd := exec.CommandContext(ctx, cliBinary(t), "--api", s.API.URL, "login", "--browser")
-	cmd.Dir = testenv.RepoRoot(t)
-	cmd.Env = append(os.Environ(), env...)
-	var stdout bytes.Buffer
-	cmd.Stdout = &stdout
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, stdout, stderr := startCLI(ctx, t, env, "--api", s.API.URL, "login", "--browser")
 	var authURL string
 	sc := bufio.NewScanner(stderr)
 	for authURL == "" && sc.Scan() {

@@ -296,18 +296,25 @@ func (p *provider) checkAuthRequest(q url.Values) string {
 	return ""
 }
 
+// showAuthorizePage renders the sign-in form carrying the request's
+// parameters.
+func showAuthorizePage(w http.ResponseWriter, q url.Values, status int, message string) {
+	params := map[string]string{}
+	for _, k := range authParams {
+		params[k] = q.Get(k)
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	_ = authorizePage.Execute(w, map[string]any{"Params": params, "Message": message})
+}
+
 func (p *provider) authorizePage(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if msg := p.checkAuthRequest(q); msg != "" {
 		http.Error(w, msg, http.StatusBadRequest)
 		return
 	}
-	params := map[string]string{}
-	for _, k := range authParams {
-		params[k] = q.Get(k)
-	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	_ = authorizePage.Execute(w, map[string]any{"Params": params})
+	showAuthorizePage(w, q, http.StatusOK, "")
 }
 
 // authorize signs the person in and sends the browser back to the client's
@@ -324,13 +331,7 @@ func (p *provider) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	who, ok := p.authenticate(q.Get("username"), q.Get("password"))
 	if !ok {
-		params := map[string]string{}
-		for _, k := range authParams {
-			params[k] = q.Get(k)
-		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.WriteHeader(http.StatusUnauthorized)
-		_ = authorizePage.Execute(w, map[string]any{"Params": params, "Message": "Identifiant ou mot de passe incorrect / Wrong username or password"})
+		showAuthorizePage(w, q, http.StatusUnauthorized, "Identifiant ou mot de passe incorrect / Wrong username or password")
 		return
 	}
 	code := randomToken(32)
