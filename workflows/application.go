@@ -300,12 +300,21 @@ func (a *application) sequence(ctx workflow.Context, event string, actor lifecyc
 		panic(err)
 	}
 	a.pending = append(a.pending, t)
-	// Upserting adds a command, it does not yield.
-	if err := workflow.UpsertTypedSearchAttributes(ctx,
-		StatusKey.ValueSet(string(status)), CountryKey.ValueSet(a.st.Country())); err != nil {
+	a.indexStatus(ctx, status)
+	return a.seq
+}
+
+// indexStatus keeps the status search attribute current. The country is set
+// when the workflow starts and never changes (a continued run inherits both),
+// and a transition that keeps the status adds nothing to the history.
+// Upserting adds a command, it does not yield.
+func (a *application) indexStatus(ctx workflow.Context, status lifecycle.Status) {
+	if current, _ := workflow.GetTypedSearchAttributes(ctx).GetKeyword(StatusKey); current == string(status) {
+		return
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, StatusKey.ValueSet(string(status))); err != nil {
 		panic(err)
 	}
-	return a.seq
 }
 
 // recorder persists the sequenced transitions one at a time, oldest first:

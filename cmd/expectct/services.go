@@ -164,9 +164,14 @@ func connect(ctx context.Context, cfg *config.Config, logger *slog.Logger, metri
 		st.Close()
 		return nil, nil, nil, err
 	}
+	compression, err := cfg.GrpcCompression()
+	if err != nil {
+		st.Close()
+		return nil, nil, nil, err
+	}
 	opts := client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
 		Logger: sdklog.NewStructuredLogger(logger.With("component", "temporal-sdk")), DataConverter: codec.DataConverter(pc),
-		ConnectionOptions: client.ConnectionOptions{TLS: tlsConfig}}
+		ConnectionOptions: client.ConnectionOptions{TLS: tlsConfig, GrpcCompression: compression}}
 	if metrics != nil {
 		opts.MetricsHandler = metrics
 	}

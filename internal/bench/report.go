@@ -14,6 +14,7 @@ import (
 const (
 	TargetThroughputRatio = 0.85      // engine lifecycles/s ≥ 0.85 × bare
 	TargetStepP99Ratio    = 1.5       // human step p99 ≤ 1.5 × bare update p99
+	TargetHistoryRatio    = 2.0       // one lifecycle's history ≤ 2 × bare's bytes
 	TargetScaleApps       = 10_000    // open applications for the memory target
 	TargetWorkerRSS       = 512 << 20 // bytes
 	TargetReadP99Ms       = 50.0      // list and status reads
@@ -122,6 +123,15 @@ func (r *Report) Evaluate() {
 		e, b := r.Engine.Step(s).P99Ms, r.Bare.Step(s).P99Ms
 		add(name, verdict(e <= TargetStepP99Ratio*b),
 			fmt.Sprintf("%.2f × (%s vs %s)", r.Ratios.P99[s], fmtMs(e), fmtMs(b)))
+	}
+
+	name = fmt.Sprintf("history of one lifecycle ≤ %.0f × bare's bytes", TargetHistoryRatio)
+	if r.Engine == nil || r.Bare == nil || r.Engine.History == nil || r.Bare.History == nil || r.Bare.History.Bytes == 0 {
+		add(name, Skip, "needs a completed lifecycle of each (-n > 0)")
+	} else {
+		ratio := float64(r.Engine.History.Bytes) / float64(r.Bare.History.Bytes)
+		e, b := r.Engine.History, r.Bare.History
+		add(name, verdict(ratio <= TargetHistoryRatio), fmt.Sprintf("%.2f × (%s vs %s)", ratio, KiB(e.Bytes), KiB(b.Bytes)))
 	}
 
 	name = fmt.Sprintf("worker RSS < %s with %d open applications", MiB(TargetWorkerRSS), TargetScaleApps)

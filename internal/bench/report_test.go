@@ -52,13 +52,14 @@ func TestEvaluateLifecycleTargets(t *testing.T) {
 		"worker RSS < 512.0 MiB with 10000 open applications": Skip,
 		"list query p99 < 50 ms":                              Skip,
 		"status read p99 < 50 ms":                             Skip,
+		"history of one lifecycle ≤ 2 × bare's bytes":         Skip, // no history in the sample
 	} {
 		if got[name].Result != want {
 			t.Errorf("%s: %s (%s), want %s", name, got[name].Result, got[name].Detail, want)
 		}
 	}
-	if len(r.Targets) != 7 {
-		t.Errorf("%d targets, want 7", len(r.Targets))
+	if len(r.Targets) != 8 {
+		t.Errorf("%d targets, want 8", len(r.Targets))
 	}
 	if !r.Missed() {
 		t.Error("Missed() is false with a missed target")
@@ -130,6 +131,7 @@ func TestWriteText(t *testing.T) {
 		"MISS  opinion p99 ≤ 1.5 × bare update p99",
 		"PASS  engine lifecycles/s ≥ 0.85 × bare",
 		"SKIP  list query p99 < 50 ms",
+		"MISS  history of one lifecycle ≤ 2 × bare's bytes 3.67 × (22.0 KiB vs 6.0 KiB)",
 		"GET /v1/applications/{id}            3.0  12.5 ms",
 		"workflow task schedule to start latency                  12.0      80.0 ms                11.0    40.0 ms",
 		"TIMER_STARTED         3       0",
@@ -161,7 +163,7 @@ func TestWriteJSON(t *testing.T) {
 		t.Fatalf("%v\n%s", err, b.String())
 	}
 	if back.Engine.PerSecond != 13 || len(back.Engine.Steps) != len(reportedSteps) ||
-		back.Ratios.P99[StepOpinion] != 2 || len(back.Targets) != 7 || back.Memory[0].PeakBytes != 100<<20 {
+		back.Ratios.P99[StepOpinion] != 2 || len(back.Targets) != 8 || back.Memory[0].PeakBytes != 100<<20 {
 		t.Fatalf("JSON report round trip: %+v\n%s", back, b.String())
 	}
 }

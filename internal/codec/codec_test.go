@@ -84,3 +84,30 @@ func TestParseRefusesBadKeys(t *testing.T) {
 		}
 	}
 }
+
+func TestLargePayloadsAreDeflatedBeforeSealing(t *testing.T) {
+	c := mustParse(t, "k1="+key(1))
+	dc := codec.DataConverter(c)
+	objectives := strings.Repeat("Diagnostic partagé de la collecte dans trois quartiers pilotes. ", 30)
+	p, err := dc.ToPayload(map[string]string{"objectives": objectives})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(p.GetMetadata()["encoding"]) != codec.EncodingSealedDeflated || len(p.GetData()) >= len(objectives)/2 {
+		t.Fatalf("a repetitive %d-byte payload sealed as %q in %d bytes", len(objectives), p.GetMetadata()["encoding"], len(p.GetData()))
+	}
+	var back map[string]string
+	if err := dc.FromPayload(p, &back); err != nil || back["objectives"] != objectives {
+		t.Fatalf("round trip: %v", err)
+	}
+	// The encoding is bound to the ciphertext: relabelled, it no longer opens.
+	p.Metadata["encoding"] = []byte(codec.EncodingSealed)
+	if _, err := c.Decode([]*commonpb.Payload{p}); err == nil {
+		t.Fatal("a deflated payload relabelled as plain sealed opened")
+	}
+	// A small payload is sealed as it is.
+	small, err := dc.ToPayload("SN")
+	if err != nil || string(small.GetMetadata()["encoding"]) != codec.EncodingSealed {
+		t.Fatalf("small payload sealed as %q (%v)", small.GetMetadata()["encoding"], err)
+	}
+}

@@ -33,6 +33,8 @@ type Config struct {
 	TemporalTLSCert       string
 	TemporalTLSKey        string
 	TemporalTLSServerName string
+	// TemporalCompression is auto, gzip or none: see GrpcCompression.
+	TemporalCompression string
 
 	SMTPHost     string
 	SMTPPort     int
@@ -138,6 +140,7 @@ func (c *Config) Vars() []Var {
 		{"TEMPORAL_TLS_CERT", "temporal-tls-cert", "", "PEM client certificate for mutual TLS with the Temporal frontend (with TEMPORAL_TLS_KEY)", &c.TemporalTLSCert},
 		{"TEMPORAL_TLS_KEY", "temporal-tls-key", "", "PEM private key of TEMPORAL_TLS_CERT", &c.TemporalTLSKey},
 		{"TEMPORAL_TLS_SERVER_NAME", "temporal-tls-server-name", "", "name expected in the frontend's certificate (default: the host of TEMPORAL_ADDRESS)", &c.TemporalTLSServerName},
+		{"TEMPORAL_GRPC_COMPRESSION", "temporal-grpc-compression", "auto", "gzip or none on the connection to Temporal; auto: none when EXPECTCT_CODEC_KEYS is set (sealed payloads are deflated already and ciphertext does not compress), gzip otherwise", &c.TemporalCompression},
 		{"EXPECTCT_TASK_QUEUE", "task-queue", "expectct", "Temporal task queue of the application workflows", &c.TaskQueue},
 		{"SMTP_HOST", "smtp-host", "127.0.0.1", "SMTP server host", &c.SMTPHost},
 		{"SMTP_PORT", "smtp-port", "1025", "SMTP server port", &c.SMTPPort},

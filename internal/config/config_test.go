@@ -2,10 +2,12 @@ package config_test
 
 import (
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/spf13/pflag"
+	"go.temporal.io/sdk/client"
 
 	"github.com/daect/expectct/internal/config"
 )
@@ -92,5 +94,26 @@ func TestTrustedProxies(t *testing.T) {
 	}
 	if len(got) != 3 || got[0].String() != "10.0.0.0/8" || got[1].String() != "192.0.2.1/32" || got[2].String() != "fd00::/8" {
 		t.Errorf("got %v", got)
+	}
+}
+
+func TestGrpcCompressionIsOffWhenPayloadsAreSealed(t *testing.T) {
+	for _, tc := range []struct {
+		setting, keys string
+		want          any
+	}{
+		{"auto", "k1=x", &client.GrpcCompressionNone{}},
+		{"auto", "", &client.GrpcCompressionGzip{}},
+		{"gzip", "k1=x", &client.GrpcCompressionGzip{}},
+		{"none", "", &client.GrpcCompressionNone{}},
+	} {
+		c := config.Config{TemporalCompression: tc.setting, CodecKeys: tc.keys}
+		got, err := c.GrpcCompression()
+		if err != nil || reflect.TypeOf(got) != reflect.TypeOf(tc.want) {
+			t.Errorf("%s with codec keys %q: %T (%v), want %T", tc.setting, tc.keys, got, err, tc.want)
+		}
+	}
+	if _, err := (&config.Config{TemporalCompression: "zstd"}).GrpcCompression(); err == nil || !strings.Contains(err.Error(), "TEMPORAL_GRPC_COMPRESSION") {
+		t.Errorf("zstd: %v, want an error naming TEMPORAL_GRPC_COMPRESSION", err)
 	}
 }

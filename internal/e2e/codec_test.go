@@ -76,7 +76,7 @@ func TestSealedPayloads(t *testing.T) {
 		Visitor: func(_ *proxy.VisitPayloadsContext, ps []*commonpb.Payload) ([]*commonpb.Payload, error) {
 			for _, p := range ps {
 				payloads++
-				if string(p.GetMetadata()["encoding"]) != codec.EncodingSealed {
+				if !codec.IsSealed(p) {
 					clear++
 					t.Errorf("payload in clear in Temporal's history: %s", p.GetData())
 				}
