@@ -215,9 +215,14 @@ func (a *application) review(ctx workflow.Context, clock time.Duration) error {
 				a.sequence(ctx, lifecycle.EventComplementsExpired, lifecycle.System, lifecycle.Details{})
 			}
 		case lifecycle.StatusUnderReview, lifecycle.StatusAwaitingDecision:
+			// One timer covers both: the recommendation moves the
+			// application on without touching the instruction clock.
+			reviewed := func() bool {
+				return a.st.Status != lifecycle.StatusUnderReview && a.st.Status != lifecycle.StatusAwaitingDecision
+			}
 			start := workflow.Now(ctx)
 			a.setDeadline(lifecycle.Deadline{Name: "decision_reminder", Due: start.UTC().Add(clock)})
-			ok, err := awaitOrTimer(ctx, lifecycle.TimerDecisionReminder, clock, changed)
+			ok, err := awaitOrTimer(ctx, lifecycle.TimerDecisionReminder, clock, reviewed)
 			if err != nil {
 				return err
 			}

@@ -324,6 +324,21 @@ func TestDecisionReminderWhenDAECTWaits(t *testing.T) {
 	}
 }
 
+func TestRecommendationKeepsTheInstructionClockRunning(t *testing.T) {
+	h := newHarness(t)
+	h.update(time.Hour, lifecycle.UpdateOpinion, lifecycle.OpinionInput{Actor: embassySN, Opinion: "favorable", Comment: "ok"})
+	h.update(10*day, lifecycle.UpdateRecommend, lifecycle.RecommendInput{Actor: instructor, Recommendation: "approve", Amount: dossier.Euros(3000), Comment: "ok"})
+	h.update(20*day, lifecycle.UpdateWithdraw, lifecycle.WithdrawInput{Actor: applicant, Reason: "Mission reportée"})
+	h.run(exampleDossier(t))
+	want := []string{"submitted", "embassy_consulted", "opinion_given", "recommended", "decision_reminded", "withdrawn"}
+	if got := h.eventNames(); !slices.Equal(got, want) {
+		t.Fatalf("transitions %v, want %v", got, want)
+	}
+	if gap := h.events[4].At.Sub(h.events[2].At); gap != testRules().Timers.DecisionReminder.D() {
+		t.Fatalf("reminded %v after the opinion, want the instruction clock's %v", gap, testRules().Timers.DecisionReminder.D())
+	}
+}
+
 func TestWithdrawnDuringConsultation(t *testing.T) {
 	h := newHarness(t)
 	h.update(2*day, lifecycle.UpdateWithdraw, lifecycle.WithdrawInput{Actor: applicant, Reason: "Changement de calendrier"})
