@@ -193,6 +193,14 @@ func mailData(t lifecycle.Transition, d dossier.Dossier) mail.Data {
 	}
 	if t.Details.Amount != nil {
 		data.Granted = int64(*t.Details.Amount)
+		data.Amount = int64(*t.Details.Amount)
+	}
+	if t.State != nil && t.State.Decision != nil && t.State.Decision.Value == lifecycle.DecisionApprove {
+		data.Granted = int64(t.State.Decision.Amount)
+	}
+	data.Reference = t.Details.Reference
+	if t.Details.PaidOn != nil {
+		data.PaidOn = t.Details.PaidOn.String()
 	}
 	if t.Details.Deadline != nil {
 		data.Deadline = *t.Details.Deadline

@@ -37,8 +37,11 @@ type application struct {
 	pending     []lifecycle.Transition
 	// contactSignals counts the directory's "contact set" signals.
 	contactSignals int
-	prog           rules.Rules
-	acts           *activities.Activities
+	// reportClock counts the moves of the report's due date, so a waiting
+	// timer gives way to the new date.
+	reportClock int
+	prog        rules.Rules
+	acts        *activities.Activities
 }
 
 // Application is the workflow of one application, from submission to
@@ -82,6 +85,9 @@ func Application(ctx workflow.Context, in lifecycle.StartInput) (lifecycle.StepR
 		}
 	}
 	if err := a.review(ctx, clock); err != nil {
+		return lifecycle.StepResult{}, err
+	}
+	if err := a.followUp(ctx); err != nil {
 		return lifecycle.StepResult{}, err
 	}
 	if err := a.settle(ctx); err != nil {
@@ -193,7 +199,7 @@ func (a *application) receiveContactSignals(ctx workflow.Context) {
 // applicant is asked for complements. Reminders add history for as long as
 // DAECT waits, so the loop continues as new when Temporal suggests it.
 func (a *application) review(ctx workflow.Context, clock time.Duration) error {
-	for !a.st.Status.Terminal() {
+	for !a.st.Status.Decided() {
 		if workflow.GetInfo(ctx).GetContinueAsNewSuggested() {
 			return a.continueAsNew(ctx, clock)
 		}
@@ -360,6 +366,12 @@ func (a *application) snapshot() *lifecycle.State {
 	// with every transition.
 	snap.Steps = nil
 	snap.Deadlines = slices.Clone(a.st.Deadlines)
+	if a.st.FollowUp != nil {
+		// Its pointers are replaced, never written through, so a copy of
+		// the struct keeps the snapshot as it is now.
+		f := *a.st.FollowUp
+		snap.FollowUp = &f
+	}
 	snap.Flags = slices.Clone(a.st.Flags)
 	return &snap
 }

@@ -71,6 +71,9 @@ type harness struct {
 	// whileRecording, when set, runs inside RecordTransition before it
 	// returns: the transition is in flight while it runs.
 	whileRecording func(lifecycle.Transition)
+	// secondPhase keeps an approved application going; without it the
+	// applicant renounces on day 60, so first-phase scenarios end there.
+	secondPhase bool
 }
 
 func newHarness(t *testing.T) *harness {
@@ -141,7 +144,13 @@ func (h *harness) signal(after time.Duration, name string) {
 	h.env.RegisterDelayedCallback(func() { h.env.SignalWorkflow(name, nil) }, after)
 }
 
+// renounceDay is when first-phase scenarios end an approved application.
+const renounceDay = 60
+
 func (h *harness) run(d dossier.Dossier) lifecycle.State {
+	if !h.secondPhase {
+		h.update(renounceDay*day, lifecycle.UpdateRenounce, lifecycle.RenounceInput{Actor: applicant, Reason: "Fin du scénario"})
+	}
 	h.env.ExecuteWorkflow(workflows.WorkflowName, lifecycle.StartInput{
 		ApplicationID: "EXP-TEST", Submitter: applicant, Dossier: d, Rules: testRules(),
 	})
@@ -205,14 +214,14 @@ func TestApprovedPath(t *testing.T) {
 			t.Fatalf("update refused: %v %v", r.rejected, r.err)
 		}
 	}
-	if st.Status != lifecycle.StatusApproved || st.Decision.Amount != dossier.Euros(3000) {
+	if st.Decision.Value != lifecycle.DecisionApprove || st.Decision.Amount != dossier.Euros(3000) {
 		t.Fatalf("state = %s %+v", st.Status, st.Decision)
 	}
-	want := []string{"submitted", "embassy_consulted", "opinion_given", "recommended", "approved"}
+	want := []string{"submitted", "embassy_consulted", "opinion_given", "recommended", "approved", "renounced"}
 	if got := h.eventNames(); !slices.Equal(got, want) {
 		t.Fatalf("transitions %v, want %v", got, want)
 	}
-	last := h.events[len(h.events)-1]
+	last := h.events[4]
 	if last.State == nil || last.State.Status != lifecycle.StatusApproved || last.State.Decision == nil {
 		t.Fatalf("the approval's snapshot = %+v", last.State)
 	}
@@ -242,7 +251,7 @@ func TestEmbassyDeadlinePassesWithoutOpinion(t *testing.T) {
 	h.update(17*day, lifecycle.UpdateRecommend, lifecycle.RecommendInput{Actor: instructor, Recommendation: "approve", Amount: dossier.Euros(2000), Comment: "ok"})
 	h.update(18*day, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: decider, Decision: "approve", Amount: dossier.Euros(2000)})
 	st := h.run(exampleDossier(t))
-	want := []string{"submitted", "embassy_consulted", "embassy_reminded", "opinion_deemed_given", "recommended", "approved"}
+	want := []string{"submitted", "embassy_consulted", "embassy_reminded", "opinion_deemed_given", "recommended", "approved", "renounced"}
 	if got := h.eventNames(); !slices.Equal(got, want) {
 		t.Fatalf("transitions %v, want %v", got, want)
 	}
@@ -296,7 +305,7 @@ func TestComplementsAnsweredPausesTheInstructionClock(t *testing.T) {
 	// 14 days of instruction clock: 10 before the request, 3 after the
 	// complements, 1 awaiting decision — under 14 once the 20 paused days
 	// are left out, so no reminder.
-	want := []string{"submitted", "embassy_consulted", "opinion_given", "complements_requested", "complements_received", "recommended", "approved"}
+	want := []string{"submitted", "embassy_consulted", "opinion_given", "complements_requested", "complements_received", "recommended", "approved", "renounced"}
 	if got := h.eventNames(); !slices.Equal(got, want) {
 		t.Fatalf("transitions %v, want %v", got, want)
 	}
@@ -524,7 +533,7 @@ func TestUpdateRefusals(t *testing.T) {
 			}
 		})
 	}
-	want := []string{"submitted", "embassy_consulted", "opinion_given", "complements_requested", "complements_received", "recommended", "approved"}
+	want := []string{"submitted", "embassy_consulted", "opinion_given", "complements_requested", "complements_received", "recommended", "approved", "renounced"}
 	if got := h.eventNames(); !slices.Equal(got, want) {
 		t.Fatalf("refused updates reached the transitions: %v", got)
 	}
@@ -566,6 +575,7 @@ func TestLongReviewContinuesAsNew(t *testing.T) {
 	h2.update(time.Hour, lifecycle.UpdateRecommend, lifecycle.RecommendInput{Actor: instructor, Recommendation: "approve", Amount: dossier.Euros(3000), Comment: "ok"})
 	h2.update(2*time.Hour, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: instructorAsDecider, Decision: "approve", Amount: dossier.Euros(3000)})
 	h2.update(3*time.Hour, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: decider, Decision: "approve", Amount: dossier.Euros(3000)})
+	h2.update(4*time.Hour, lifecycle.UpdateRenounce, lifecycle.RenounceInput{Actor: applicant, Reason: "fin"})
 	h2.env.ExecuteWorkflow(workflows.WorkflowName, next)
 	if err := h2.env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
@@ -578,13 +588,13 @@ func TestLongReviewContinuesAsNew(t *testing.T) {
 	if err := v.Get(&st); err != nil {
 		t.Fatal(err)
 	}
-	if len(h2.events) != 2 || h2.events[0].Seq != 5 || h2.events[0].Event != "recommended" || h2.events[1].Seq != 6 {
-		t.Fatalf("second run recorded %+v, want recommended (5) and approved (6)", h2.events)
+	if len(h2.events) != 3 || h2.events[0].Seq != 5 || h2.events[0].Event != "recommended" || h2.events[1].Seq != 6 {
+		t.Fatalf("second run recorded %+v, want recommended (5), approved (6) and renounced (7)", h2.events)
 	}
 	if st.Decision == nil || st.Decision.Actor.ID != decider.ID {
 		t.Fatalf("decision %+v: the four-eyes rule must see the first run's steps", st.Decision)
 	}
-	if st.Status != lifecycle.StatusApproved || len(st.Steps) != 6 || st.Opinion == nil {
+	if st.Status != lifecycle.StatusRenounced || len(st.Steps) != 7 || st.Opinion == nil {
 		t.Fatalf("final state %s with %d steps, opinion %+v", st.Status, len(st.Steps), st.Opinion)
 	}
 }

@@ -32,6 +32,13 @@ func (a *application) registerHandlers(ctx workflow.Context) error {
 		{lifecycle.UpdateRecommend, a.recommend, a.validateRecommend},
 		{lifecycle.UpdateDecide, a.decide, a.validateDecide},
 		{lifecycle.UpdateWithdraw, a.withdraw, a.validateWithdraw},
+		{lifecycle.UpdateRenounce, a.renounce, a.validateRenounce},
+		{lifecycle.UpdateReport, a.fileReport, a.validateReport},
+		{lifecycle.UpdateReviewReport, a.reviewReport, a.validateReviewReport},
+		{lifecycle.UpdateExtendReport, a.extendReport, a.validateExtendReport},
+		{lifecycle.UpdateCancelGrant, a.cancelGrant, a.validateCancelGrant},
+		{lifecycle.UpdateOrderPayment, a.orderPayment, a.validateOrderPayment},
+		{lifecycle.UpdateConfirmPayment, a.confirmPayment, a.validateConfirmPayment},
 	} {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, u.name, u.handler,
 			workflow.UpdateHandlerOptions{Validator: u.validator}); err != nil {
@@ -51,6 +58,12 @@ func forbidden(format string, args ...any) error {
 func wrongState(action lifecycle.Action, s lifecycle.Status) error {
 	return temporal.NewNonRetryableApplicationError(
 		fmt.Sprintf("%s is not allowed while the application is %s", action, s), lifecycle.ErrInvalidState, nil)
+}
+
+// wrongStateBecause refuses a step the status allows but the moment does not.
+func wrongStateBecause(action lifecycle.Action, why string) error {
+	return temporal.NewNonRetryableApplicationError(
+		fmt.Sprintf("%s is not allowed now: %s", action, why), lifecycle.ErrInvalidState, nil)
 }
 
 func invalid(err error) error {
@@ -255,12 +268,10 @@ func (a *application) decide(ctx workflow.Context, in lifecycle.DecideInput) (li
 	return a.stepResult(ctx, seq)
 }
 
-// openStatuses are those from which the applicant may still withdraw.
-var openStatuses = []lifecycle.Status{lifecycle.StatusSubmitted, lifecycle.StatusEmbassyConsultation,
-	lifecycle.StatusUnderReview, lifecycle.StatusAwaitingComplements, lifecycle.StatusAwaitingDecision}
-
+// The applicant may withdraw until the decision; after an approval, they
+// renounce instead.
 func (a *application) validateWithdraw(in lifecycle.WithdrawInput) error {
-	return a.check(in.Actor, lifecycle.ActionWithdraw, in, openStatuses...)
+	return a.check(in.Actor, lifecycle.ActionWithdraw, in, lifecycle.BeforeDecision...)
 }
 
 func (a *application) withdraw(ctx workflow.Context, in lifecycle.WithdrawInput) (lifecycle.StepResult, error) {

@@ -24,25 +24,53 @@ const (
 	StatusUnderReview         Status = "under_review"          // en instruction
 	StatusAwaitingComplements Status = "awaiting_complements"  // en attente de compléments
 	StatusAwaitingDecision    Status = "awaiting_decision"     // en attente de décision
-	StatusApproved            Status = "approved"              // accepté
+	StatusApproved            Status = "approved"              // accepté: the mission is to come
 	StatusRejected            Status = "rejected"              // refusé
 	StatusWithdrawn           Status = "withdrawn"             // retiré
 	StatusClosedWithoutAction Status = "closed_without_action" // classé sans suite
+
+	// The second phase, after approval.
+	StatusAwaitingReport       Status = "awaiting_report"         // mission over, compte rendu attendu
+	StatusReportOverdue        Status = "report_overdue"          // compte rendu en retard
+	StatusReportReview         Status = "report_review"           // compte rendu en examen
+	StatusAwaitingReportChange Status = "awaiting_report_changes" // compte rendu à compléter
+	StatusAwaitingPaymentOrder Status = "awaiting_payment_order"  // paiement à ordonner
+	StatusPaymentOrdered       Status = "payment_ordered"         // paiement ordonné
+	StatusClosed               Status = "closed"                  // soldé
+	StatusRenounced            Status = "renounced"               // mission abandonnée
+	StatusCancelled            Status = "cancelled"               // subvention annulée
 )
 
 // AllStatuses lists every state, in lifecycle order.
 var AllStatuses = []Status{StatusSubmitted, StatusEmbassyConsultation, StatusUnderReview,
 	StatusAwaitingComplements, StatusAwaitingDecision, StatusApproved, StatusRejected,
-	StatusWithdrawn, StatusClosedWithoutAction}
+	StatusWithdrawn, StatusClosedWithoutAction, StatusAwaitingReport, StatusReportOverdue,
+	StatusReportReview, StatusAwaitingReportChange, StatusAwaitingPaymentOrder, StatusPaymentOrdered,
+	StatusClosed, StatusRenounced, StatusCancelled}
 
 // Terminal tells whether nothing more can happen to the application.
 func (s Status) Terminal() bool {
 	switch s {
-	case StatusApproved, StatusRejected, StatusWithdrawn, StatusClosedWithoutAction:
+	case StatusRejected, StatusWithdrawn, StatusClosedWithoutAction, StatusClosed, StatusRenounced, StatusCancelled:
 		return true
 	}
 	return false
 }
+
+// Decided tells whether the funding decision is behind the application:
+// from there on it may no longer be withdrawn, only renounced.
+func (s Status) Decided() bool {
+	return !slices.Contains(BeforeDecision, s)
+}
+
+// BeforeDecision are the statuses of the first phase, from which the
+// applicant may withdraw.
+var BeforeDecision = []Status{StatusSubmitted, StatusEmbassyConsultation, StatusUnderReview,
+	StatusAwaitingComplements, StatusAwaitingDecision}
+
+// AwaitingReport are the statuses in which the applicant may file the
+// mission report.
+var AwaitingReport = []Status{StatusAwaitingReport, StatusReportOverdue, StatusAwaitingReportChange}
 
 // Valid tells whether s is one of the states.
 func (s Status) Valid() bool { return slices.Contains(AllStatuses, s) }
@@ -58,12 +86,15 @@ const (
 	RoleDecider    Role = "decider"
 	RoleAuditor    Role = "auditor"
 	RoleAdmin      Role = "admin"
+	// RoleFinance confirms payments: the accounting service, apart from the
+	// decider who orders them (séparation de l'ordonnateur et du comptable).
+	RoleFinance Role = "finance"
 	// RoleSystem is the engine itself: timers and deadlines.
 	RoleSystem Role = "system"
 )
 
 // AllRoles lists the roles a token may carry.
-var AllRoles = []Role{RoleApplicant, RoleEmbassy, RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin}
+var AllRoles = []Role{RoleApplicant, RoleEmbassy, RoleInstructor, RoleDecider, RoleFinance, RoleAuditor, RoleAdmin}
 
 // Actor is who performs a step, and for which scope.
 type Actor struct {
@@ -113,19 +144,29 @@ const (
 	ActionPeopleList         Action = "people_list"
 	ActionPeopleGrant        Action = "people_grant"
 	ActionCodecDecode        Action = "codec_decode"
+	// The second phase.
+	ActionRenounce       Action = "renounce"
+	ActionReport         Action = "report"
+	ActionReviewReport   Action = "review_report"
+	ActionExtendReport   Action = "extend_report_deadline"
+	ActionCancelGrant    Action = "cancel_grant"
+	ActionOrderPayment   Action = "order_payment"
+	ActionConfirmPayment Action = "confirm_payment"
 )
 
 // AllActions lists every action, for the permission matrix.
 var AllActions = []Action{ActionSubmit, ActionRead, ActionList, ActionHistory, ActionOpinion,
 	ActionRequestComplements, ActionComplements, ActionRecommend, ActionDecide, ActionWithdraw,
 	ActionAuditVerify, ActionEmbassyDirectory, ActionEmbassyList, ActionMailFailed,
-	ActionWhoAmI, ActionPeopleList, ActionPeopleGrant, ActionCodecDecode}
+	ActionWhoAmI, ActionPeopleList, ActionPeopleGrant, ActionCodecDecode,
+	ActionRenounce, ActionReport, ActionReviewReport, ActionExtendReport, ActionCancelGrant,
+	ActionOrderPayment, ActionConfirmPayment}
 
 // rolesFor is the permission table of domain.md.
 var rolesFor = map[Action][]Role{
 	ActionSubmit:             {RoleApplicant},
-	ActionRead:               {RoleApplicant, RoleEmbassy, RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
-	ActionList:               {RoleApplicant, RoleEmbassy, RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
+	ActionRead:               {RoleApplicant, RoleEmbassy, RoleInstructor, RoleDecider, RoleFinance, RoleAuditor, RoleAdmin},
+	ActionList:               {RoleApplicant, RoleEmbassy, RoleInstructor, RoleDecider, RoleFinance, RoleAuditor, RoleAdmin},
 	ActionHistory:            {RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
 	ActionOpinion:            {RoleEmbassy},
 	ActionRequestComplements: {RoleInstructor},
@@ -138,12 +179,20 @@ var rolesFor = map[Action][]Role{
 	ActionEmbassyList:        {RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
 	ActionMailFailed:         {RoleAuditor, RoleAdmin},
 	// Anyone signed in may ask who they are, even with no role yet.
-	ActionWhoAmI:      {RoleApplicant, RoleEmbassy, RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
+	ActionWhoAmI:      {RoleApplicant, RoleEmbassy, RoleInstructor, RoleDecider, RoleFinance, RoleAuditor, RoleAdmin},
 	ActionPeopleList:  {RoleAuditor, RoleAdmin},
 	ActionPeopleGrant: {RoleAdmin},
 	// Opening sealed Temporal histories (the Web UI's codec server) shows
 	// personal data: the roles that read the whole record.
 	ActionCodecDecode: {RoleAuditor, RoleAdmin},
+
+	ActionRenounce:       {RoleApplicant},
+	ActionReport:         {RoleApplicant},
+	ActionReviewReport:   {RoleInstructor},
+	ActionExtendReport:   {RoleInstructor},
+	ActionCancelGrant:    {RoleInstructor},
+	ActionOrderPayment:   {RoleDecider},
+	ActionConfirmPayment: {RoleFinance},
 }
 
 // Allows tells whether the role may perform the action at all (scope aside).
@@ -158,7 +207,7 @@ func (a Actor) InScope(siren, country string) bool {
 		return a.SIREN != "" && a.SIREN == siren
 	case RoleEmbassy:
 		return a.CoversCountry(country)
-	case RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin, RoleSystem:
+	case RoleInstructor, RoleDecider, RoleFinance, RoleAuditor, RoleAdmin, RoleSystem:
 		return true
 	}
 	return false
@@ -181,6 +230,13 @@ const (
 	UpdateRecommend          = "recommend"
 	UpdateDecide             = "decide"
 	UpdateWithdraw           = "withdraw"
+	UpdateRenounce           = "renounce"
+	UpdateReport             = "report"
+	UpdateReviewReport       = "review_report"
+	UpdateExtendReport       = "extend_report_deadline"
+	UpdateCancelGrant        = "cancel_grant"
+	UpdateOrderPayment       = "order_payment"
+	UpdateConfirmPayment     = "confirm_payment"
 	// QueryStatus returns the State.
 	QueryStatus = "status"
 )
@@ -193,6 +249,13 @@ var ActionOfUpdate = map[string]Action{
 	UpdateRecommend:          ActionRecommend,
 	UpdateDecide:             ActionDecide,
 	UpdateWithdraw:           ActionWithdraw,
+	UpdateRenounce:           ActionRenounce,
+	UpdateReport:             ActionReport,
+	UpdateReviewReport:       ActionReviewReport,
+	UpdateExtendReport:       ActionExtendReport,
+	UpdateCancelGrant:        ActionCancelGrant,
+	UpdateOrderPayment:       ActionOrderPayment,
+	UpdateConfirmPayment:     ActionConfirmPayment,
 }
 
 // OpinionInput is the embassy's avis.
@@ -345,8 +408,10 @@ type State struct {
 	ComplementsDue     *time.Time `json:"complements_due,omitempty"`
 	WithdrawalReason   string     `json:"withdrawal_reason,omitempty"`
 	EmbassyContacted   bool       `json:"embassy_contacted"`
-	Deadlines          []Deadline `json:"deadlines,omitempty"`
-	Steps              []Step     `json:"steps"`
+	// FollowUp is the second phase: renunciation, report, payment.
+	FollowUp  *FollowUp  `json:"follow_up,omitempty"`
+	Deadlines []Deadline `json:"deadlines,omitempty"`
+	Steps     []Step     `json:"steps"`
 }
 
 // Country is the destination country.
@@ -371,12 +436,29 @@ const (
 	EventApproved              = "approved"
 	EventRejected              = "rejected"
 	EventWithdrawn             = "withdrawn"
+
+	// The second phase.
+	EventRenounced              = "renounced"
+	EventMissionEnded           = "mission_ended"
+	EventReportReminded         = "report_reminded"
+	EventReportOverdue          = "report_overdue"
+	EventReportGraceExpired     = "report_grace_expired"
+	EventReportDeadlineExtended = "report_deadline_extended"
+	EventGrantCancelled         = "grant_cancelled"
+	EventReportSubmitted        = "report_submitted"
+	EventReportChangesRequested = "report_changes_requested"
+	EventReportAccepted         = "report_accepted"
+	EventPaymentOrdered         = "payment_ordered"
+	EventPaymentConfirmed       = "payment_confirmed"
 )
 
 // AllEvents lists every journal event type.
 var AllEvents = []string{EventSubmitted, EventEmbassyConsulted, EventEmbassyContactMissing, EventEmbassyReminded,
 	EventOpinionGiven, EventOpinionDeemedGiven, EventComplementsRequested, EventComplementsReceived,
-	EventComplementsExpired, EventRecommended, EventDecisionReminded, EventApproved, EventRejected, EventWithdrawn}
+	EventComplementsExpired, EventRecommended, EventDecisionReminded, EventApproved, EventRejected, EventWithdrawn,
+	EventRenounced, EventMissionEnded, EventReportReminded, EventReportOverdue, EventReportGraceExpired,
+	EventReportDeadlineExtended, EventGrantCancelled, EventReportSubmitted, EventReportChangesRequested,
+	EventReportAccepted, EventPaymentOrdered, EventPaymentConfirmed}
 
 // Error types carried by the ApplicationErrors an update validator returns;
 // the API maps them to HTTP statuses.

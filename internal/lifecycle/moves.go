@@ -35,14 +35,34 @@ var moves = func() map[Move]bool {
 		{StatusAwaitingDecision, EventDecisionReminded, StatusAwaitingDecision},
 		{StatusAwaitingDecision, EventApproved, StatusApproved},
 		{StatusAwaitingDecision, EventRejected, StatusRejected},
+
+		// The second phase.
+		{StatusApproved, EventRenounced, StatusRenounced},
+		{StatusApproved, EventMissionEnded, StatusAwaitingReport},
+		{StatusReportOverdue, EventReportGraceExpired, StatusReportOverdue},
+		{StatusReportOverdue, EventGrantCancelled, StatusCancelled},
+		{StatusReportReview, EventReportChangesRequested, StatusAwaitingReportChange},
+		{StatusReportReview, EventReportAccepted, StatusAwaitingPaymentOrder},
+		{StatusAwaitingPaymentOrder, EventPaymentOrdered, StatusPaymentOrdered},
+		{StatusPaymentOrdered, EventPaymentConfirmed, StatusClosed},
 	} {
 		m[mv] = true
 	}
-	// The applicant may withdraw while the application is open.
-	for _, s := range AllStatuses {
-		if !s.Terminal() {
-			m[Move{s, EventWithdrawn, StatusWithdrawn}] = true
-		}
+	// The applicant may withdraw until the decision.
+	for _, s := range BeforeDecision {
+		m[Move{s, EventWithdrawn, StatusWithdrawn}] = true
+	}
+	// While the report is awaited: reminders keep the status, the due date
+	// passes, the report is filed, the due date is moved (an overdue report
+	// is awaited again).
+	for _, s := range []Status{StatusAwaitingReport, StatusAwaitingReportChange} {
+		m[Move{s, EventReportReminded, s}] = true
+		m[Move{s, EventReportOverdue, StatusReportOverdue}] = true
+		m[Move{s, EventReportDeadlineExtended, s}] = true
+	}
+	m[Move{StatusReportOverdue, EventReportDeadlineExtended, StatusAwaitingReport}] = true
+	for _, s := range AwaitingReport {
+		m[Move{s, EventReportSubmitted, StatusReportReview}] = true
 	}
 	return m
 }()

@@ -38,6 +38,19 @@ const (
 	MailDecisionRejected      = "decision_rejected"       // decision letter: refused, with the motivation
 	MailWithdrawn             = "withdrawn"               // to the applicant: withdrawal acknowledged
 	MailClosedWithoutAction   = "closed_without_action"   // to the applicant: classé sans suite
+	// The second phase.
+	MailRenounced              = "renounced"                // to DAECT, embassy in Cc: the mission is given up
+	MailReportRequested        = "report_requested"         // to the applicant: the mission is over, report due by a date
+	MailReportReminder         = "report_reminder"          // to the applicant: report still awaited
+	MailReportOverdue          = "report_overdue"           // to DAECT: the report's due date passed
+	MailReportGraceExpired     = "report_grace_expired"     // to DAECT: the grant may now be cancelled
+	MailReportDeadlineExtended = "report_deadline_extended" // to the applicant: new due date
+	MailGrantCancelled         = "grant_cancelled"          // to the applicant, embassy in Cc: grant cancelled, with the motivation
+	MailReportReceived         = "report_received"          // to DAECT: a report to examine
+	MailReportChangesRequest   = "report_changes_request"   // to the applicant: changes wanted by a date
+	MailReportAccepted         = "report_accepted"          // to the applicant: report accepted, amount payable
+	MailPaymentOrdered         = "payment_ordered"          // to the applicant: payment ordered
+	MailPaymentConfirmed       = "payment_confirmed"        // to the applicant: paid, with its reference; file closed
 )
 
 // MailSpec is one e-mail a transition sends.
@@ -67,6 +80,19 @@ var mailsOf = map[string][]MailSpec{
 	EventApproved:              {{Template: MailDecisionApproved, To: ToApplicant, CcEmbassy: true}},
 	EventRejected:              {{Template: MailDecisionRejected, To: ToApplicant, CcEmbassy: true}},
 	EventWithdrawn:             {{Template: MailWithdrawn, To: ToApplicant}},
+
+	EventRenounced:              {{Template: MailRenounced, To: ToSecretariat, CcEmbassy: true}},
+	EventMissionEnded:           {{Template: MailReportRequested, To: ToApplicant}},
+	EventReportReminded:         {{Template: MailReportReminder, To: ToApplicant}},
+	EventReportOverdue:          {{Template: MailReportOverdue, To: ToSecretariat}},
+	EventReportGraceExpired:     {{Template: MailReportGraceExpired, To: ToSecretariat}},
+	EventReportDeadlineExtended: {{Template: MailReportDeadlineExtended, To: ToApplicant}},
+	EventGrantCancelled:         {{Template: MailGrantCancelled, To: ToApplicant, CcEmbassy: true}},
+	EventReportSubmitted:        {{Template: MailReportReceived, To: ToSecretariat}},
+	EventReportChangesRequested: {{Template: MailReportChangesRequest, To: ToApplicant}},
+	EventReportAccepted:         {{Template: MailReportAccepted, To: ToApplicant}},
+	EventPaymentOrdered:         {{Template: MailPaymentOrdered, To: ToApplicant}},
+	EventPaymentConfirmed:       {{Template: MailPaymentConfirmed, To: ToApplicant}},
 }
 
 // MailsOf returns the e-mails an event sends.
@@ -87,6 +113,10 @@ type Details struct {
 	RulesVersion   string           `json:"rules_version,omitempty"`
 	Flags          []string         `json:"flags,omitempty"`
 	Dossier        *dossier.Dossier `json:"dossier,omitempty"`
+	// The second phase.
+	Report    *Report       `json:"report,omitempty"`
+	Reference string        `json:"reference,omitempty"`
+	PaidOn    *dossier.Date `json:"paid_on,omitempty"`
 }
 
 // Transition is one step of an application, as the workflow decided it, with
@@ -113,6 +143,11 @@ const (
 	TimerEmbassyDeadline     = "embassy_deadline"
 	TimerComplementsDeadline = "complements_deadline"
 	TimerDecisionReminder    = "decision_reminder"
+	TimerMissionEnd          = "mission_end"
+	TimerReportReminder      = "report_reminder"
+	TimerReportLastDay       = "report_last_day"
+	TimerReportDue           = "report_due"
+	TimerReportGrace         = "report_grace"
 )
 
 // SignalEmbassyContactSet wakes the applications waiting for an embassy

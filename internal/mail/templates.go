@@ -23,6 +23,10 @@ var templateNames = []string{
 	lifecycle.MailEmbassyDeadlinePassed, lifecycle.MailEmbassyContactMissing, lifecycle.MailComplementsRequest,
 	lifecycle.MailComplementsReceived, lifecycle.MailDecisionReminder, lifecycle.MailDecisionApproved, lifecycle.MailDecisionRejected,
 	lifecycle.MailWithdrawn, lifecycle.MailClosedWithoutAction,
+	lifecycle.MailRenounced, lifecycle.MailReportRequested, lifecycle.MailReportReminder, lifecycle.MailReportOverdue,
+	lifecycle.MailReportGraceExpired, lifecycle.MailReportDeadlineExtended, lifecycle.MailGrantCancelled,
+	lifecycle.MailReportReceived, lifecycle.MailReportChangesRequest, lifecycle.MailReportAccepted,
+	lifecycle.MailPaymentOrdered, lifecycle.MailPaymentConfirmed,
 }
 
 // Templates lists every template name Render knows.
@@ -44,6 +48,11 @@ type Data struct {
 
 	Requested int64 // euro cents
 	Granted   int64 // euro cents
+	// Amount is the step's own amount in euro cents: payable once the
+	// report is accepted, paid at the payment.
+	Amount    int64
+	Reference string // accounting reference of the payment
+	PaidOn    string // YYYY-MM-DD
 
 	Opinion    string // lifecycle opinion value: favorable, unfavorable, reserved, not_given
 	Comment    string

@@ -41,6 +41,9 @@ func sample(t *testing.T) mail.Data {
 		RulesVersion:     "2026.1",
 		Requested:        512345,
 		Granted:          450000,
+		Amount:           390000,
+		Reference:        "DAECT-2026-0042",
+		PaidOn:           "2026-11-02",
 		Opinion:          "unfavorable",
 		Comment:          "Dossier solide.\nBudget à revoir.",
 		Motivation:       "Le budget ne détaille pas les frais de séjour.",
@@ -119,6 +122,54 @@ func TestRenderEveryTemplate(t *testing.T) {
 		lifecycle.MailClosedWithoutAction: {
 			fr: []string{"classée sans suite", "échéance du 15 juillet 2026"},
 			en: []string{"closed without action", "deadline 15 July 2026"},
+		},
+		lifecycle.MailRenounced: {
+			fr: []string{"Métropole de Lyon renonce à la mission", "clos sans paiement", "Mission reportée à 2027."},
+			en: []string{"Métropole de Lyon gives up the mission", "closed without payment", "Mission reportée à 2027."},
+		},
+		lifecycle.MailReportRequested: {
+			fr: []string{"est terminée", "au plus tard le 15 juillet 2026", "coûts réels"},
+			en: []string{"is over", "by 15 July 2026", "actual costs"},
+		},
+		lifecycle.MailReportReminder: {
+			fr: []string{"est attendu au plus tard le 15 juillet 2026"},
+			en: []string{"is due by 15 July 2026"},
+		},
+		lifecycle.MailReportOverdue: {
+			fr: []string{"n'a pas été déposé à l'échéance du 15 juillet 2026", "période de grâce"},
+			en: []string{"was not filed by its due date of 15 July 2026", "grace period"},
+		},
+		lifecycle.MailReportGraceExpired: {
+			fr: []string{"période de grâce", "annuler la subvention"},
+			en: []string{"grace period", "cancel the grant"},
+		},
+		lifecycle.MailReportDeadlineExtended: {
+			fr: []string{"jusqu'au 15 juillet 2026", "Mission reportée à 2027."},
+			en: []string{"to 15 July 2026", "Mission reportée à 2027."},
+		},
+		lifecycle.MailGrantCancelled: {
+			fr: []string{"annule la subvention", "Le budget ne détaille pas les frais de séjour."},
+			en: []string{"cancels the grant", "Le budget ne détaille pas les frais de séjour."},
+		},
+		lifecycle.MailReportReceived: {
+			fr: []string{"a déposé le compte rendu", "examen d'un instructeur"},
+			en: []string{"filed the report", "instructor's review"},
+		},
+		lifecycle.MailReportChangesRequest: {
+			fr: []string{"demande des compléments au compte rendu", "au plus tard le 15 juillet 2026", "Merci de joindre le budget détaillé"},
+			en: []string{"asks for changes to the report", "by 15 July 2026", "Merci de joindre le budget détaillé"},
+		},
+		lifecycle.MailReportAccepted: {
+			fr: []string{"Montant à verser : 3 900,00 €", "montant accordé : 4 500,00 €", "Motif de la réduction"},
+			en: []string{"Amount to be paid: EUR 3,900.00", "amount granted: EUR 4,500.00", "Reason for the reduction"},
+		},
+		lifecycle.MailPaymentOrdered: {
+			fr: []string{"ordonné le paiement de 3 900,00 €"},
+			en: []string{"ordered the payment of EUR 3,900.00"},
+		},
+		lifecycle.MailPaymentConfirmed: {
+			fr: []string{"3 900,00 €", "le 2026-11-02", "référence comptable DAECT-2026-0042", "est soldé"},
+			en: []string{"EUR 3,900.00", "on 2026-11-02", "accounting reference DAECT-2026-0042", "is closed"},
 		},
 	}
 	if len(want) != len(mail.Templates()) {

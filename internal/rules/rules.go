@@ -70,7 +70,40 @@ type Timers struct {
 	EmbassyDeadline     Duration `yaml:"embassy_deadline" json:"embassy_deadline" validate:"gtfield=EmbassyReminder"`
 	ComplementsDeadline Duration `yaml:"complements_deadline" json:"complements_deadline" validate:"gt=0"`
 	DecisionReminder    Duration `yaml:"decision_reminder" json:"decision_reminder" validate:"gt=0"`
+	// The mission report: due ReportDeadline after the mission's end, with
+	// a reminder ReportReminder before; ReportGrace after the due date the
+	// grant may be cancelled. Zero takes the programme's default (rules
+	// written before the second phase have none).
+	ReportDeadline Duration `yaml:"report_deadline" json:"report_deadline,omitempty" validate:"gte=0"`
+	ReportReminder Duration `yaml:"report_reminder" json:"report_reminder,omitempty" validate:"gte=0"`
+	ReportGrace    Duration `yaml:"report_grace" json:"report_grace,omitempty" validate:"gte=0"`
 }
+
+// Defaults of the report timers (domain.md: a report within 30 days of the
+// mission's end; a grace period of 60 days).
+const (
+	DefaultReportDeadline = 30 * 24 * time.Hour
+	DefaultReportReminder = 7 * 24 * time.Hour
+	DefaultReportGrace    = 60 * 24 * time.Hour
+)
+
+func orDefault(d Duration, def time.Duration) time.Duration {
+	if d <= 0 {
+		return def
+	}
+	return d.D()
+}
+
+// ReportDue is how long after the mission's end the report is due.
+func (t Timers) ReportDue() time.Duration { return orDefault(t.ReportDeadline, DefaultReportDeadline) }
+
+// ReportReminderBefore is how long before the due date the applicant is reminded.
+func (t Timers) ReportReminderBefore() time.Duration {
+	return orDefault(t.ReportReminder, DefaultReportReminder)
+}
+
+// ReportGraceAfter is how long after the due date the grant may be cancelled.
+func (t Timers) ReportGraceAfter() time.Duration { return orDefault(t.ReportGrace, DefaultReportGrace) }
 
 // Default returns the rules shipped in the binary.
 func Default() Rules {

@@ -1,0 +1,133 @@
+package lifecycle
+
+import (
+	"time"
+
+	"github.com/daect/expectct/internal/dossier"
+)
+
+// FollowUp is the second phase of an approved application: the mission, its
+// report, the payment.
+type FollowUp struct {
+	// MissionEnd is when the mission is over: the day after its last day,
+	// at midnight in Paris.
+	MissionEnd time.Time `json:"mission_end"`
+	// ReportDue is the report's due date; it moves when the instructor
+	// extends it, and stops counting while the report is examined.
+	ReportDue *time.Time `json:"report_due,omitempty"`
+	// GraceExpired is set once the grace period after the due date has
+	// passed without a report: the grant may then be cancelled.
+	GraceExpired bool `json:"grace_expired,omitempty"`
+	// Reminders counts the reminders sent (or skipped) for the current due
+	// date: the one before it, then the one on its last day.
+	Reminders int `json:"reminders,omitempty"`
+	// ClockLeft is what remained of the report clock when the report was
+	// filed: the clock stops while the report is examined.
+	ClockLeft        time.Duration  `json:"clock_left,omitempty"`
+	RenunciationNote string         `json:"renunciation_reason,omitempty"`
+	Report           *Report        `json:"report,omitempty"`
+	ReportedBy       *Actor         `json:"reported_by,omitempty"`
+	ReportChanges    string         `json:"report_changes,omitempty"`
+	ReviewedBy       *Actor         `json:"reviewed_by,omitempty"`
+	Payable          *dossier.Money `json:"payable,omitempty"`
+	Reduction        string         `json:"reduction_motivation,omitempty"`
+	OrderedBy        *Actor         `json:"ordered_by,omitempty"`
+	Paid             *Payment       `json:"payment,omitempty"`
+	Cancellation     string         `json:"cancellation_motivation,omitempty"`
+}
+
+// Payment is the confirmed payment of the grant.
+type Payment struct {
+	Amount    dossier.Money `json:"amount"`
+	Reference string        `json:"reference"`
+	PaidOn    dossier.Date  `json:"paid_on"`
+	Actor     Actor         `json:"actor"`
+}
+
+// Report is the mission report (compte rendu de mission).
+type Report struct {
+	// Activities is what was done during the mission.
+	Activities string `json:"activities" validate:"required,max=8000" text:"multiline"`
+	Results    string `json:"results" validate:"required,max=8000" text:"multiline"`
+	// FollowUp is what is planned next with the partner.
+	FollowUp string `json:"follow_up" validate:"required,max=8000" text:"multiline"`
+	// Agents are those who actually travelled.
+	Agents []string    `json:"agents" validate:"required,min=1,max=20,dive,required,max=200"`
+	Costs  ActualCosts `json:"costs"`
+}
+
+// ActualCosts are the mission's actual costs per budget line, in euros.
+type ActualCosts struct {
+	Travel          dossier.Money `json:"travel" validate:"gte=0"`
+	Accommodation   dossier.Money `json:"accommodation" validate:"gte=0"`
+	DailyAllowances dossier.Money `json:"daily_allowances" validate:"gte=0"`
+	Other           dossier.Money `json:"other" validate:"gte=0"`
+}
+
+// Total is the sum of the actual costs.
+func (c ActualCosts) Total() dossier.Money {
+	return c.Travel + c.Accommodation + c.DailyAllowances + c.Other
+}
+
+// PayableCap is the most that may be paid: the amount granted, or the
+// programme's share of the actual costs when they came in lower.
+func PayableCap(granted, actualTotal dossier.Money, sharePercent int) dossier.Money {
+	share := actualTotal * dossier.Money(sharePercent) / 100
+	return min(granted, share)
+}
+
+// RenounceInput is the applicant giving up the mission before it starts.
+type RenounceInput struct {
+	Actor  Actor  `json:"actor"`
+	Reason string `json:"reason" validate:"required,max=4000" text:"multiline"`
+}
+
+// ReportInput is the applicant's mission report.
+type ReportInput struct {
+	Actor  Actor  `json:"actor"`
+	Report Report `json:"report"`
+}
+
+// Report review outcomes.
+const (
+	ReviewAccept     = "accept"
+	ReviewAskChanges = "ask_changes"
+)
+
+// ReviewReportInput is the instructor's review of the report. An accepted
+// report's payable amount defaults to the most that may be paid; a lower one,
+// or a cap below the grant, needs a motivation.
+type ReviewReportInput struct {
+	Actor      Actor         `json:"actor"`
+	Outcome    string        `json:"outcome" validate:"required,oneof=accept ask_changes"`
+	Payable    dossier.Money `json:"payable,omitempty" validate:"gte=0"`
+	Motivation string        `json:"motivation,omitempty" validate:"max=4000" text:"multiline"`
+	// Message says what to change, when changes are asked.
+	Message string `json:"message,omitempty" validate:"required_if=Outcome ask_changes,max=4000" text:"multiline"`
+}
+
+// ExtendReportInput moves the report's due date.
+type ExtendReportInput struct {
+	Actor  Actor        `json:"actor"`
+	Until  dossier.Date `json:"until" validate:"required"`
+	Reason string       `json:"reason" validate:"required,max=4000" text:"multiline"`
+}
+
+// CancelGrantInput cancels the grant of a report that never came.
+type CancelGrantInput struct {
+	Actor      Actor  `json:"actor"`
+	Motivation string `json:"motivation" validate:"required,max=4000" text:"multiline"`
+}
+
+// OrderPaymentInput is the decider ordering the payment of the payable amount.
+type OrderPaymentInput struct {
+	Actor   Actor  `json:"actor"`
+	Comment string `json:"comment,omitempty" validate:"max=4000" text:"multiline"`
+}
+
+// ConfirmPaymentInput is the accounting service confirming the payment.
+type ConfirmPaymentInput struct {
+	Actor     Actor        `json:"actor"`
+	Reference string       `json:"reference" validate:"required,max=100" text:"line"`
+	PaidOn    dossier.Date `json:"paid_on" validate:"required"`
+}

@@ -1,0 +1,185 @@
+package workflows_test
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/daect/expectct/internal/dossier"
+	"github.com/daect/expectct/internal/lifecycle"
+)
+
+var finance = lifecycle.Actor{ID: "comptable.one", Role: lifecycle.RoleFinance}
+
+// approvedFor starts a second-phase scenario: the application is approved
+// for 3,000 EUR within its first days. It returns how long after the start
+// the mission ends (the day after its last day, midnight in Paris).
+func approvedFor(t *testing.T, h *harness) time.Duration {
+	t.Helper()
+	h.secondPhase = true
+	h.update(time.Hour, lifecycle.UpdateOpinion, lifecycle.OpinionInput{Actor: embassySN, Opinion: "favorable", Comment: "ok"})
+	h.update(2*day, lifecycle.UpdateRecommend, lifecycle.RecommendInput{Actor: instructor, Recommendation: "approve", Amount: dossier.Euros(3000), Comment: "ok"})
+	h.update(3*day, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: decider, Decision: "approve", Amount: dossier.Euros(3000)})
+	end := time.Date(2030, 3, 21, 0, 0, 0, 0, lifecycle.Paris)
+	return end.Sub(h.env.Now())
+}
+
+func report(costs lifecycle.ActualCosts) lifecycle.ReportInput {
+	return lifecycle.ReportInput{Actor: applicant, Report: lifecycle.Report{
+		Activities: "Diagnostic de la collecte dans trois quartiers", Results: "Plan d'action adopté",
+		FollowUp: "Seconde mission en 2031", Agents: []string{"Julien Lefèvre"}, Costs: costs}}
+}
+
+// Actual costs of 5,000 EUR: the programme's share (90 % in Senegal) is
+// 4,500, above the 3,000 granted.
+var fullCosts = lifecycle.ActualCosts{Travel: dossier.Euros(2500), Accommodation: dossier.Euros(1500), DailyAllowances: dossier.Euros(1000)}
+
+func TestReportOnTimeThenPaidAndClosed(t *testing.T) {
+	h := newHarness(t)
+	end := approvedFor(t, h)
+	steps := []*result{
+		h.update(end+2*day, lifecycle.UpdateReport, report(fullCosts)),
+		h.update(end+3*day, lifecycle.UpdateReviewReport, lifecycle.ReviewReportInput{Actor: instructor, Outcome: lifecycle.ReviewAccept}),
+		h.update(end+4*day, lifecycle.UpdateOrderPayment, lifecycle.OrderPaymentInput{Actor: decider}),
+		h.update(end+5*day, lifecycle.UpdateConfirmPayment, lifecycle.ConfirmPaymentInput{Actor: finance, Reference: "DAECT-2030-0042",
+			PaidOn: dossier.Date{Time: time.Date(2030, 3, 25, 0, 0, 0, 0, time.UTC)}}),
+	}
+	st := h.run(exampleDossier(t))
+	for _, r := range steps {
+		accepted(t, r)
+	}
+	want := []string{"submitted", "embassy_consulted", "opinion_given", "recommended", "approved",
+		"mission_ended", "report_submitted", "report_accepted", "payment_ordered", "payment_confirmed"}
+	if got := h.eventNames(); !slices.Equal(got, want) {
+		t.Fatalf("transitions %v, want %v", got, want)
+	}
+	if st.Status != lifecycle.StatusClosed || st.FollowUp.Paid.Amount != dossier.Euros(3000) || st.FollowUp.Paid.Reference != "DAECT-2030-0042" {
+		t.Fatalf("final state %s, follow-up %+v", st.Status, st.FollowUp)
+	}
+	due := h.events[5].Details.Deadline
+	if due == nil || due.Sub(h.events[5].At) != 30*day {
+		t.Fatalf("report due %v after the mission's end, want 30 days", due)
+	}
+}
+
+func TestReducedPaymentAndFourEyesOnTheOrder(t *testing.T) {
+	h := newHarness(t)
+	end := approvedFor(t, h)
+	// 2,000 EUR of actual costs: 90 % is 1,800, under the 3,000 granted.
+	low := lifecycle.ActualCosts{Travel: dossier.Euros(1500), Other: dossier.Euros(500)}
+	h.update(end+day, lifecycle.UpdateReport, report(low))
+	tooMuch := h.update(end+2*day, lifecycle.UpdateReviewReport, lifecycle.ReviewReportInput{Actor: instructor, Outcome: lifecycle.ReviewAccept, Payable: dossier.Euros(2000), Motivation: "x"})
+	unmotivated := h.update(end+2*day+time.Hour, lifecycle.UpdateReviewReport, lifecycle.ReviewReportInput{Actor: instructor, Outcome: lifecycle.ReviewAccept})
+	h.update(end+3*day, lifecycle.UpdateReviewReport, lifecycle.ReviewReportInput{Actor: instructor, Outcome: lifecycle.ReviewAccept,
+		Motivation: "Coûts réels inférieurs au budget"})
+	reviewerOrders := h.update(end+4*day, lifecycle.UpdateOrderPayment, lifecycle.OrderPaymentInput{Actor: instructorAsDecider})
+	financeOrders := h.update(end+4*day+time.Hour, lifecycle.UpdateOrderPayment, lifecycle.OrderPaymentInput{Actor: finance})
+	h.update(end+5*day, lifecycle.UpdateOrderPayment, lifecycle.OrderPaymentInput{Actor: decider})
+	deciderConfirms := h.update(end+6*day, lifecycle.UpdateConfirmPayment, lifecycle.ConfirmPaymentInput{Actor: decider, Reference: "R", PaidOn: dossier.Date{Time: time.Date(2030, 3, 25, 0, 0, 0, 0, time.UTC)}})
+	future := h.update(end+6*day+time.Hour, lifecycle.UpdateConfirmPayment, lifecycle.ConfirmPaymentInput{Actor: finance, Reference: "R", PaidOn: dossier.Date{Time: time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)}})
+	h.update(end+7*day, lifecycle.UpdateConfirmPayment, lifecycle.ConfirmPaymentInput{Actor: finance, Reference: "R-1", PaidOn: dossier.Date{Time: time.Date(2030, 3, 26, 0, 0, 0, 0, time.UTC)}})
+	st := h.run(exampleDossier(t))
+	for name, c := range map[string]struct {
+		r    *result
+		kind string
+	}{
+		"payable above the programme's share": {tooMuch, lifecycle.ErrInvalidInput},
+		"reduction without a motivation":      {unmotivated, lifecycle.ErrInvalidInput},
+		"the report's reviewer orders":        {reviewerOrders, lifecycle.ErrForbidden},
+		"the accounting service orders":       {financeOrders, lifecycle.ErrForbidden},
+		"the decider confirms the payment":    {deciderConfirms, lifecycle.ErrForbidden},
+		"a payment dated in the future":       {future, lifecycle.ErrInvalidInput},
+	} {
+		if !isType(c.r.rejected, c.kind) {
+			t.Errorf("%s: %v, want %s", name, c.r.rejected, c.kind)
+		}
+	}
+	if st.Status != lifecycle.StatusClosed || *st.FollowUp.Payable != dossier.Euros(1800) || st.FollowUp.Paid.Amount != dossier.Euros(1800) {
+		t.Fatalf("final state %s, follow-up %+v", st.Status, st.FollowUp)
+	}
+}
+
+func TestReportLateThenGrantCancelled(t *testing.T) {
+	h := newHarness(t)
+	end := approvedFor(t, h)
+	early := h.update(end+40*day, lifecycle.UpdateCancelGrant, lifecycle.CancelGrantInput{Actor: instructor, Motivation: "x"})
+	h.update(end+100*day, lifecycle.UpdateCancelGrant, lifecycle.CancelGrantInput{Actor: instructor, Motivation: "Aucun compte rendu reçu"})
+	st := h.run(exampleDossier(t))
+	want := []string{"submitted", "embassy_consulted", "opinion_given", "recommended", "approved",
+		"mission_ended", "report_reminded", "report_reminded", "report_overdue", "report_grace_expired", "grant_cancelled"}
+	if got := h.eventNames(); !slices.Equal(got, want) {
+		t.Fatalf("transitions %v, want %v", got, want)
+	}
+	if !isType(early.rejected, lifecycle.ErrInvalidState) {
+		t.Fatalf("cancelling before the grace period ends: %v, want InvalidState", early.rejected)
+	}
+	ended := h.events[5].At
+	for i, after := range map[int]time.Duration{6: 23 * day, 7: 29 * day, 8: 30 * day, 9: 90 * day} {
+		if got := h.events[i].At.Sub(ended); got != after {
+			t.Errorf("%s %v after the mission's end, want %v", h.events[i].Event, got, after)
+		}
+	}
+	if st.Status != lifecycle.StatusCancelled || st.FollowUp.Cancellation != "Aucun compte rendu reçu" {
+		t.Fatalf("final state %s %+v", st.Status, st.FollowUp)
+	}
+}
+
+func TestReportLateThenExtendedThenChangesAskedThenAccepted(t *testing.T) {
+	h := newHarness(t)
+	end := approvedFor(t, h)
+	until := time.Date(2030, 5, 31, 0, 0, 0, 0, time.UTC) // 71 days after the mission's end
+	h.update(end+35*day, lifecycle.UpdateExtendReport, lifecycle.ExtendReportInput{Actor: instructor, Until: dossier.Date{Time: until}, Reason: "Agents en congé"})
+	h.update(end+50*day, lifecycle.UpdateReport, report(fullCosts))
+	h.update(end+51*day, lifecycle.UpdateReviewReport, lifecycle.ReviewReportInput{Actor: instructor, Outcome: lifecycle.ReviewAskChanges, Message: "Joindre les factures"})
+	h.update(end+60*day, lifecycle.UpdateReport, report(fullCosts))
+	h.update(end+61*day, lifecycle.UpdateReviewReport, lifecycle.ReviewReportInput{Actor: instructor, Outcome: lifecycle.ReviewAccept})
+	h.update(end+62*day, lifecycle.UpdateOrderPayment, lifecycle.OrderPaymentInput{Actor: decider})
+	h.update(end+63*day, lifecycle.UpdateConfirmPayment, lifecycle.ConfirmPaymentInput{Actor: finance, Reference: "R-2", PaidOn: dossier.Date{Time: time.Date(2030, 5, 22, 0, 0, 0, 0, time.UTC)}})
+	st := h.run(exampleDossier(t))
+	want := []string{"submitted", "embassy_consulted", "opinion_given", "recommended", "approved",
+		"mission_ended", "report_reminded", "report_reminded", "report_overdue", "report_deadline_extended",
+		"report_submitted", "report_changes_requested", "report_submitted", "report_accepted", "payment_ordered", "payment_confirmed"}
+	if got := h.eventNames(); !slices.Equal(got, want) {
+		t.Fatalf("transitions %v, want %v", got, want)
+	}
+	// The clock stopped while the report was examined: the changes are due
+	// as long after they are asked as was left when the report came.
+	extended, filed, asked := h.events[9].Details.Deadline, h.events[10].At, h.events[11]
+	if due := asked.Details.Deadline; due == nil || due.Sub(asked.At) != extended.Sub(filed) {
+		t.Fatalf("changes due %v after the request, want the %v left", due.Sub(asked.At), extended.Sub(filed))
+	}
+	if st.Status != lifecycle.StatusClosed {
+		t.Fatalf("final status %s", st.Status)
+	}
+}
+
+func TestRenouncedBeforeTheMissionAndNotAfter(t *testing.T) {
+	h := newHarness(t)
+	end := approvedFor(t, h)
+	early := h.update(end-day, lifecycle.UpdateReport, report(fullCosts))
+	withdraw := h.update(4*day, lifecycle.UpdateWithdraw, lifecycle.WithdrawInput{Actor: applicant, Reason: "x"})
+	other := h.update(5*day, lifecycle.UpdateRenounce, lifecycle.RenounceInput{Actor: otherTown, Reason: "x"})
+	h.update(6*day, lifecycle.UpdateRenounce, lifecycle.RenounceInput{Actor: applicant, Reason: "Partenaire indisponible"})
+	st := h.run(exampleDossier(t))
+	if st.Status != lifecycle.StatusRenounced || st.FollowUp.RenunciationNote != "Partenaire indisponible" {
+		t.Fatalf("final state %s %+v", st.Status, st.FollowUp)
+	}
+	if !isType(withdraw.rejected, lifecycle.ErrInvalidState) || !isType(other.rejected, lifecycle.ErrForbidden) {
+		t.Fatalf("withdrawal after approval: %v; another town renouncing: %v", withdraw.rejected, other.rejected)
+	}
+	if early.done {
+		t.Fatalf("a report sent to a closed application must not be taken: %+v", early)
+	}
+
+	h = newHarness(t)
+	end = approvedFor(t, h)
+	late := h.update(end-2*day, lifecycle.UpdateRenounce, lifecycle.RenounceInput{Actor: applicant, Reason: "trop tard"})
+	h.update(end+day, lifecycle.UpdateReport, report(fullCosts))
+	h.update(end+2*day, lifecycle.UpdateReviewReport, lifecycle.ReviewReportInput{Actor: instructor, Outcome: lifecycle.ReviewAccept})
+	h.update(end+3*day, lifecycle.UpdateOrderPayment, lifecycle.OrderPaymentInput{Actor: decider})
+	h.update(end+4*day, lifecycle.UpdateConfirmPayment, lifecycle.ConfirmPaymentInput{Actor: finance, Reference: "R", PaidOn: dossier.Date{Time: time.Date(2030, 3, 24, 0, 0, 0, 0, time.UTC)}})
+	h.run(exampleDossier(t))
+	if !isType(late.rejected, lifecycle.ErrInvalidState) {
+		t.Fatalf("renouncing once the mission started: %v, want InvalidState", late.rejected)
+	}
+}
