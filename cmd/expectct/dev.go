@@ -136,6 +136,7 @@ var devGrants = []struct {
 	{"scac.dakar", "person", store.Grant{Role: "embassy", Countries: []string{"SN"}}},
 	{"instructeur.daect", "person", store.Grant{Role: "instructor"}},
 	{"delegue.daect", "person", store.Grant{Role: "decider"}},
+	{"comptable.daect", "person", store.Grant{Role: "finance"}},
 	{"auditeur.daect", "person", store.Grant{Role: "auditor"}},
 	{"admin.daect", "person", store.Grant{Role: "admin"}},
 	{"svc-tableau-de-bord", "service", store.Grant{Role: "auditor"}},
@@ -180,6 +181,7 @@ Sign in (password of every ready-made person: expectct-dev):
     scac.dakar          embassy (SN)
     instructeur.daect   instructor
     delegue.daect       decider
+    comptable.daect     finance (confirms payments)
     auditeur.daect      auditor
     admin.daect         admin (grants roles: bin/expectct people grant)
   service account svc-tableau-de-bord (auditor): EXPECTCT_CLIENT_ID=svc-tableau-de-bord EXPECTCT_CLIENT_SECRET=expectct-dev-service-secret

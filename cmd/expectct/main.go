@@ -43,6 +43,7 @@ func newRootCmd() *cobra.Command {
 	pf.StringVarP(&g.output, "output", "o", "text", "output format: text or json")
 	root.AddCommand(serviceCommands()...)
 	root.AddCommand(clientCommands(g)...)
+	root.AddCommand(followUpCommands(g)...)
 	return root
 }
 

@@ -58,6 +58,29 @@ type (
 	withdrawalBody struct {
 		Reason string `json:"reason"`
 	}
+	reportBody struct {
+		Report lifecycle.Report `json:"report"`
+	}
+	reportReviewBody struct {
+		Outcome    string        `json:"outcome"`
+		Payable    dossier.Money `json:"payable"`
+		Motivation string        `json:"motivation"`
+		Message    string        `json:"message"`
+	}
+	reportDeadlineBody struct {
+		Until  dossier.Date `json:"until"`
+		Reason string       `json:"reason"`
+	}
+	cancellationBody struct {
+		Motivation string `json:"motivation"`
+	}
+	paymentOrderBody struct {
+		Comment string `json:"comment"`
+	}
+	paymentConfirmationBody struct {
+		Reference string       `json:"reference"`
+		PaidOn    dossier.Date `json:"paid_on"`
+	}
 )
 
 var stepRoutes = []stepRoute{
@@ -96,6 +119,41 @@ var stepRoutes = []stepRoute{
 		var in withdrawalBody
 		err := decode(bytes.NewReader(b), max, &in)
 		return lifecycle.WithdrawInput{Actor: a, Reason: in.Reason}, err
+	}},
+	{"renunciation", lifecycle.ActionRenounce, lifecycle.UpdateRenounce, func(b []byte, a lifecycle.Actor, max int64) (any, error) {
+		var in withdrawalBody
+		err := decode(bytes.NewReader(b), max, &in)
+		return lifecycle.RenounceInput{Actor: a, Reason: in.Reason}, err
+	}},
+	{"report", lifecycle.ActionReport, lifecycle.UpdateReport, func(b []byte, a lifecycle.Actor, max int64) (any, error) {
+		var in reportBody
+		err := decode(bytes.NewReader(b), max, &in)
+		return lifecycle.ReportInput{Actor: a, Report: in.Report}, err
+	}},
+	{"report-review", lifecycle.ActionReviewReport, lifecycle.UpdateReviewReport, func(b []byte, a lifecycle.Actor, max int64) (any, error) {
+		var in reportReviewBody
+		err := decode(bytes.NewReader(b), max, &in)
+		return lifecycle.ReviewReportInput{Actor: a, Outcome: in.Outcome, Payable: in.Payable, Motivation: in.Motivation, Message: in.Message}, err
+	}},
+	{"report-deadline", lifecycle.ActionExtendReport, lifecycle.UpdateExtendReport, func(b []byte, a lifecycle.Actor, max int64) (any, error) {
+		var in reportDeadlineBody
+		err := decode(bytes.NewReader(b), max, &in)
+		return lifecycle.ExtendReportInput{Actor: a, Until: in.Until, Reason: in.Reason}, err
+	}},
+	{"cancellation", lifecycle.ActionCancelGrant, lifecycle.UpdateCancelGrant, func(b []byte, a lifecycle.Actor, max int64) (any, error) {
+		var in cancellationBody
+		err := decode(bytes.NewReader(b), max, &in)
+		return lifecycle.CancelGrantInput{Actor: a, Motivation: in.Motivation}, err
+	}},
+	{"payment-order", lifecycle.ActionOrderPayment, lifecycle.UpdateOrderPayment, func(b []byte, a lifecycle.Actor, max int64) (any, error) {
+		var in paymentOrderBody
+		err := decode(bytes.NewReader(b), max, &in)
+		return lifecycle.OrderPaymentInput{Actor: a, Comment: in.Comment}, err
+	}},
+	{"payment-confirmation", lifecycle.ActionConfirmPayment, lifecycle.UpdateConfirmPayment, func(b []byte, a lifecycle.Actor, max int64) (any, error) {
+		var in paymentConfirmationBody
+		err := decode(bytes.NewReader(b), max, &in)
+		return lifecycle.ConfirmPaymentInput{Actor: a, Reference: in.Reference, PaidOn: in.PaidOn}, err
 	}},
 }
 

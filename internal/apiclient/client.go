@@ -560,3 +560,62 @@ func (c *Client) DirectoryJournal(ctx context.Context, person string) (*Response
 	}
 	return call[[]store.DirectoryEntry](ctx, c, http.MethodGet, "/v1/directory/journal", q, nil, nil)
 }
+
+// The second phase's steps; each path is the step's URL under the
+// application (renunciation, report, report-review, …).
+
+// Renounce gives up an approved mission before it starts.
+func (c *Client) Renounce(ctx context.Context, id, reason string) (*Response[lifecycle.State], error) {
+	return c.step(ctx, id, "renunciation", struct {
+		Reason string `json:"reason"`
+	}{reason})
+}
+
+// Report files the mission report.
+func (c *Client) Report(ctx context.Context, id string, report lifecycle.Report) (*Response[lifecycle.State], error) {
+	return c.step(ctx, id, "report", struct {
+		Report lifecycle.Report `json:"report"`
+	}{report})
+}
+
+// ReviewReport accepts the report (payable nil: the most the report allows)
+// or asks for changes (message).
+func (c *Client) ReviewReport(ctx context.Context, id, outcome string, payable *dossier.Money, motivation, message string) (*Response[lifecycle.State], error) {
+	return c.step(ctx, id, "report-review", struct {
+		Outcome    string `json:"outcome"`
+		Payable    string `json:"payable,omitempty"`
+		Motivation string `json:"motivation,omitempty"`
+		Message    string `json:"message,omitempty"`
+	}{outcome, amountString(payable), motivation, message})
+}
+
+// ExtendReport moves the report's due date to the end of until (YYYY-MM-DD).
+func (c *Client) ExtendReport(ctx context.Context, id, until, reason string) (*Response[lifecycle.State], error) {
+	return c.step(ctx, id, "report-deadline", struct {
+		Until  string `json:"until"`
+		Reason string `json:"reason"`
+	}{until, reason})
+}
+
+// CancelGrant cancels the grant of a report that never came.
+func (c *Client) CancelGrant(ctx context.Context, id, motivation string) (*Response[lifecycle.State], error) {
+	return c.step(ctx, id, "cancellation", struct {
+		Motivation string `json:"motivation"`
+	}{motivation})
+}
+
+// OrderPayment orders the payment of the payable amount.
+func (c *Client) OrderPayment(ctx context.Context, id, comment string) (*Response[lifecycle.State], error) {
+	return c.step(ctx, id, "payment-order", struct {
+		Comment string `json:"comment,omitempty"`
+	}{comment})
+}
+
+// ConfirmPayment records the payment's accounting reference and date
+// (YYYY-MM-DD), which closes the application.
+func (c *Client) ConfirmPayment(ctx context.Context, id, reference, paidOn string) (*Response[lifecycle.State], error) {
+	return c.step(ctx, id, "payment-confirmation", struct {
+		Reference string `json:"reference"`
+		PaidOn    string `json:"paid_on"`
+	}{reference, paidOn})
+}

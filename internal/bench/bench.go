@@ -26,6 +26,7 @@ import (
 	"go.temporal.io/sdk/client"
 	sdklog "go.temporal.io/sdk/log"
 
+	"github.com/daect/expectct/internal/devstack"
 	"github.com/daect/expectct/internal/metrics"
 )
 
@@ -231,8 +232,9 @@ func lifecycleRuns(ctx context.Context, tc client.Client, bareMetrics string, hc
 		r *Run
 	}{{bare, rep.Bare}, {engine, rep.Engine}} {
 		if id := x.s.LastID(); id != "" {
-			// The last update answered; the workflow closes just after.
-			if err := waitClosed(ctx, tc, id); err != nil {
+			// The last update answered; the bare workflow closes just
+			// after, the engine's goes on to wait for the mission's end.
+			if err := waitSettled(ctx, tc, id); err != nil {
 				progress("history of %s: %v", id, err)
 				continue
 			}
@@ -261,11 +263,11 @@ func serveMetrics(reg *prometheus.Registry) (string, func(), error) {
 	return "http://" + ln.Addr().String() + "/metrics", func() { _ = srv.Close() }, nil
 }
 
-// waitClosed waits up to 30 s for a workflow to complete.
-func waitClosed(ctx context.Context, c client.Client, id string) error {
+// waitSettled waits up to 30 s for a workflow to close or settle.
+func waitSettled(ctx context.Context, c client.Client, id string) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	return c.GetWorkflow(ctx, id, "").Get(ctx, nil)
+	return devstack.WaitSettled(ctx, c, id)
 }
 
 // newCPUProbe follows the processes of the run: the worker and the API when

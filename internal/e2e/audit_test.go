@@ -60,12 +60,17 @@ func seqOf(t *testing.T, s *testenv.Stack, id, event string) int {
 	return 0
 }
 
-// approvedApplication runs a full path and waits for the workflow to end.
+// approvedApplication runs a full path, the applicant then renounces the
+// mission, and it waits for the workflow to end.
 func approvedApplication(t *testing.T, s *testenv.Stack) string {
 	t.Helper()
 	id := submitAs(t, s, testenv.Applicant, testenv.ExampleDossier(t))
 	fullPath(t, s, id)
-	if st := s.WaitClosed(id, 60*time.Second); st.Status != lifecycle.StatusApproved {
+	renounce := s.Do(&testenv.Applicant, "POST", "/v1/applications/"+id+"/renunciation", map[string]string{"reason": "Mission reportée"})
+	if renounce.Status != 200 {
+		t.Fatalf("renounce %s: %d %s", id, renounce.Status, renounce.Body)
+	}
+	if st := s.WaitClosed(id, 60*time.Second); st.Status != lifecycle.StatusRenounced || st.Decision == nil {
 		t.Fatalf("%s ended %s", id, st.Status)
 	}
 	return id

@@ -67,7 +67,7 @@ func TestSealedPayloads(t *testing.T) {
 	}
 
 	f.grant()
-	f.closed()
+	f.renounce()
 	// Every payload Temporal holds is sealed (search attributes, status and
 	// country only, are not payloads of ours).
 	raw := testenv.WorkflowHistory(t, plain, f.id)
@@ -200,7 +200,7 @@ func TestCodecKeyRotation(t *testing.T) {
 	f.mails(3)
 	f.favorable(testenv.EmbassySN)
 	f.grant()
-	f.closed()
+	f.renounce()
 
 	rotated := testCodec(t, "new-2", "old-1")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

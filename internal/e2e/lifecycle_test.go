@@ -59,6 +59,8 @@ var lifecyclePaths = []lifecyclePath{
 	{"withdrawn_during_review", pathWithdrawnDuringReview},
 	{"complements_then_withdrawn", pathComplementsThenWithdrawn},
 	{"concurrent_steps", pathConcurrentSteps},
+	{"paid_and_closed", pathPaidAndClosed},
+	{"grant_cancelled", pathGrantCancelled},
 }
 
 func TestLifecycle(t *testing.T) {
@@ -162,6 +164,18 @@ func (f *flow) mails(n int) {
 func (f *flow) state() lifecycle.State {
 	f.t.Helper()
 	return f.s.State(f.id)
+}
+
+// renounce ends an approved application, its mission to come, so that the
+// workflow closes.
+func (f *flow) renounce() lifecycle.State {
+	f.t.Helper()
+	f.step(testenv.Applicant, "renunciation", map[string]string{"reason": "Le partenaire a reporté la mission."})
+	st := f.closed()
+	if st.Status != lifecycle.StatusRenounced {
+		f.t.Fatalf("after the renunciation: %s", st.Status)
+	}
+	return st
 }
 
 func (f *flow) closed() lifecycle.State {
@@ -497,7 +511,7 @@ func pathApproved(t *testing.T) (*testenv.Stack, string) {
 	f.favorable(testenv.EmbassySN)
 	f.grant()
 
-	st := f.closed()
+	st := f.state() // open: the mission is to come
 	checkSteps(t, st, lifecycle.StatusApproved, 5)
 	checkOpinion(t, st, lifecycle.OpinionFavorable, testenv.EmbassySN.ID)
 	checkGrant(t, st, 3000)
@@ -511,6 +525,7 @@ func pathApproved(t *testing.T) (*testenv.Stack, string) {
 	})
 	f.checkReadModel(readModelWant{status: lifecycle.StatusApproved, requested: 3500,
 		recommended: cents(3000), granted: cents(3000), decided: true, lastSeq: 5, country: "SN"})
+	f.renounce()
 	return f.s, f.id
 }
 
@@ -596,7 +611,7 @@ func pathEmbassyDeadline(t *testing.T) (*testenv.Stack, string) {
 	}
 	f.grant()
 
-	st = f.closed()
+	st = f.state() // open: the mission is to come
 	checkSteps(t, st, lifecycle.StatusApproved, 6)
 	checkOpinion(t, st, lifecycle.OpinionNotGiven, lifecycle.System.ID)
 	checkGrant(t, st, 3000)
@@ -616,6 +631,7 @@ func pathEmbassyDeadline(t *testing.T) (*testenv.Stack, string) {
 	})
 	f.checkReadModel(readModelWant{status: lifecycle.StatusApproved, requested: 3500,
 		recommended: cents(3000), granted: cents(3000), decided: true, lastSeq: 6, country: "SN"})
+	f.renounce()
 	return f.s, f.id
 }
 
@@ -682,7 +698,7 @@ func pathComplementsAnswered(t *testing.T) (*testenv.Stack, string) {
 	}
 	f.grant()
 
-	st = f.closed()
+	st = f.state() // open: the mission is to come
 	checkSteps(t, st, lifecycle.StatusApproved, 7)
 	checkGrant(t, st, 3000)
 	if got := readState(t, f.s, f.id).Dossier.Budget.Requested; got != dossier.Euros(3000) {
@@ -715,6 +731,7 @@ func pathComplementsAnswered(t *testing.T) (*testenv.Stack, string) {
 	if stored.Budget.Requested != dossier.Euros(3000) || !strings.Contains(stored.Mission.Objectives, "Programme détaillé") {
 		t.Errorf("stored dossier not the amended one: %+v", stored.Budget)
 	}
+	f.renounce()
 	return f.s, f.id
 }
 
@@ -744,7 +761,7 @@ func pathEmbassyContactMissing(t *testing.T) (*testenv.Stack, string) {
 	f.favorable(embassyNO)
 	f.grant()
 
-	st = f.closed()
+	st = f.state() // open: the mission is to come
 	checkSteps(t, st, lifecycle.StatusApproved, 6)
 	checkOpinion(t, st, lifecycle.OpinionFavorable, embassyNO.ID)
 	checkGrant(t, st, 3000)
@@ -764,6 +781,7 @@ func pathEmbassyContactMissing(t *testing.T) (*testenv.Stack, string) {
 	})
 	f.checkReadModel(readModelWant{status: lifecycle.StatusApproved, requested: 3000,
 		recommended: cents(3000), granted: cents(3000), decided: true, lastSeq: 6, country: "NO"})
+	f.renounce()
 	return f.s, f.id
 }
 

@@ -18,6 +18,7 @@ import (
 	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 
+	"github.com/daect/expectct/internal/devstack"
 	"github.com/daect/expectct/internal/faults"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/rules"
@@ -247,15 +248,17 @@ func waitStatuses(t testing.TB, st *store.Store, ids []string, want lifecycle.St
 	})
 }
 
-// waitClosed waits until each workflow completed and returns the final states.
+// waitClosed waits until each workflow completed, or, approved, waits for
+// its mission with nothing pending, and returns the states the first phase
+// left.
 func waitClosed(t testing.TB, s *testenv.Stack, ids []string, timeout time.Duration) map[string]lifecycle.State {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	out := map[string]lifecycle.State{}
 	for _, id := range ids {
-		if err := s.Temporal.GetWorkflow(ctx, id, "").Get(ctx, nil); err != nil {
-			t.Fatalf("workflow %s did not complete: %v (read model: %s)", id, err, readStatus(s.Store, id))
+		if err := devstack.WaitSettled(ctx, s.Temporal, id); err != nil {
+			t.Fatalf("workflow %s did not settle: %v (read model: %s)", id, err, readStatus(s.Store, id))
 		}
 		st, err := s.Store.ApplicationState(ctx, id)
 		if err != nil {

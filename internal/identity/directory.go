@@ -18,7 +18,7 @@ type Caller struct {
 // precedence orders a caller's roles when several allow the same action
 // (reading, listing): the broadest scope acts.
 var precedence = []lifecycle.Role{lifecycle.RoleAdmin, lifecycle.RoleAuditor, lifecycle.RoleDecider,
-	lifecycle.RoleInstructor, lifecycle.RoleEmbassy, lifecycle.RoleApplicant}
+	lifecycle.RoleInstructor, lifecycle.RoleFinance, lifecycle.RoleEmbassy, lifecycle.RoleApplicant}
 
 // Actors are the roles the caller may act in, by precedence. Every role
 // comes from the directory, except one: a person the directory grants
@@ -70,7 +70,7 @@ var PersonIDPattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._@:|+=-]{0,254}
 
 // GrantInput is an admin's grant of a role to a person, with its scope.
 type GrantInput struct {
-	Role      string   `json:"role" validate:"required,oneof=applicant embassy instructor decider auditor admin"`
+	Role      string   `json:"role" validate:"required,oneof=applicant embassy instructor decider finance auditor admin"`
 	SIREN     string   `json:"siren,omitempty" validate:"required_if=Role applicant,excluded_unless=Role applicant,omitempty,siren"`
 	Countries []string `json:"countries,omitempty" validate:"required_if=Role embassy,excluded_unless=Role embassy,omitempty,max=50,dive,iso3166_1_alpha2,uppercase"`
 	// Name and E-mail describe a person not seen yet; their first sign-in
@@ -82,7 +82,7 @@ type GrantInput struct {
 
 // RevokeInput is an admin's revocation of a role.
 type RevokeInput struct {
-	Role   string `json:"role" validate:"required,oneof=applicant embassy instructor decider auditor admin"`
+	Role   string `json:"role" validate:"required,oneof=applicant embassy instructor decider finance auditor admin"`
 	Reason string `json:"reason,omitempty" validate:"max=1000"`
 }
 

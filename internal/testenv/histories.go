@@ -23,6 +23,8 @@ import (
 // end-to-end tests and replayed by the workflow package's replay test, so a
 // workflow change that breaks a recorded path fails the build.
 var HistoryPaths = []string{
+	"paid_and_closed",
+	"grant_cancelled",
 	"approved",
 	"rejected",
 	"withdrawn",

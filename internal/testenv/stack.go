@@ -171,6 +171,7 @@ var (
 	Instructor      = lifecycle.Actor{ID: "instructeur.un", Role: lifecycle.RoleInstructor}
 	Decider         = lifecycle.Actor{ID: "delegue.un", Role: lifecycle.RoleDecider}
 	Auditor         = lifecycle.Actor{ID: "auditeur.un", Role: lifecycle.RoleAuditor}
+	Finance         = lifecycle.Actor{ID: "comptable.un", Role: lifecycle.RoleFinance}
 	Admin           = lifecycle.Actor{ID: "admin.un", Role: lifecycle.RoleAdmin}
 	InstructorAsDec = lifecycle.Actor{ID: "instructeur.un", Role: lifecycle.RoleDecider}
 )

@@ -1,0 +1,204 @@
+package e2e_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/daect/expectct/internal/dossier"
+	"github.com/daect/expectct/internal/lifecycle"
+	"github.com/daect/expectct/internal/rules"
+	"github.com/daect/expectct/internal/testenv"
+	"github.com/daect/expectct/workflows"
+)
+
+// startMissionOver starts an application whose mission ended three days
+// ago, as the API starts one: the API itself refuses such a dossier (the
+// notice period), so the second phase could not be reached in a test's
+// time otherwise.
+func startMissionOver(t *testing.T, r *rules.Rules) *flow {
+	t.Helper()
+	s := testenv.NewStack(t, testenv.StackOptions{Rules: r})
+	d, err := dossier.Decode(bytes.NewReader(testenv.ExampleDossier(t)), 1<<20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end := missionOverEnd() // the day after the last day
+	day := func(offset int) dossier.Date {
+		return dossier.Date{Time: time.Date(end.Year(), end.Month(), end.Day()+offset, 0, 0, 0, 0, time.UTC)}
+	}
+	d.Mission.StartDate, d.Mission.EndDate = day(-8), day(-1)
+	raw := make([]byte, 10)
+	_, _ = rand.Read(raw)
+	id := "EXP-" + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = s.Temporal.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: s.TaskQueue,
+		TypedSearchAttributes: temporal.NewSearchAttributes(
+			workflows.StatusKey.ValueSet(string(lifecycle.StatusSubmitted)), workflows.CountryKey.ValueSet(d.Partner.Country)),
+	}, workflows.WorkflowName, lifecycle.StartInput{ApplicationID: id, Submitter: testenv.Applicant, Dossier: d, Rules: s.Rules})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &flow{t: t, s: s, id: id}
+}
+
+// missionOverEnd is when startMissionOver's missions ended: the day after
+// their last day, three days ago, at midnight in Paris.
+func missionOverEnd() time.Time {
+	today := time.Now().In(lifecycle.Paris)
+	return time.Date(today.Year(), today.Month(), today.Day()-2, 0, 0, 0, 0, lifecycle.Paris)
+}
+
+// overdueRules make the report of startMissionOver's missions due long
+// before the approval can come (4 s after the mission's end, two days ago),
+// so it is overdue as soon as it is asked for, with no reminder; the grace
+// period ends 45 s after the test starts, leaving time to approve first.
+func overdueRules() *rules.Rules {
+	r := calmRules()
+	due := missionOverEnd().Add(4 * time.Second)
+	r.Timers.ReportDeadline = rules.Duration(4 * time.Second)
+	r.Timers.ReportGrace = rules.Duration(time.Now().Add(45 * time.Second).Sub(due))
+	return r
+}
+
+func sampleReport(t *testing.T) map[string]any {
+	t.Helper()
+	var report map[string]any
+	b, err := os.ReadFile(filepath.Join(testenv.RepoRoot(t), "examples", "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &report); err != nil {
+		t.Fatal(err)
+	}
+	return map[string]any{"report": report}
+}
+
+// pathPaidAndClosed: approved, the mission over, the report is filed,
+// accepted with a reduced payable amount (actual costs of 4,550 EUR, 90 % in
+// Senegal: 4,095, above the 3,000 granted, so the whole grant; then a lower
+// amount chosen by the instructor, with its motivation), the payment is
+// ordered by the decider and confirmed by the accounting service.
+func pathPaidAndClosed(t *testing.T) (*testenv.Stack, string) {
+	f := startMissionOver(t, calmRules())
+	f.mails(3)
+	f.favorable(testenv.EmbassySN)
+	f.grant()
+	st := f.s.WaitStatus(f.id, lifecycle.StatusAwaitingReport, wait)
+	if st.FollowUp == nil || st.FollowUp.ReportDue == nil {
+		t.Fatalf("awaiting the report without a due date: %+v", st.FollowUp)
+	}
+	// The applicant of another collectivité may not file it; a report
+	// without its agents is refused naming the field.
+	if r := f.s.Do(&testenv.OtherApplicant, "POST", "/v1/applications/"+f.id+"/report", sampleReport(t)); r.Status != http.StatusForbidden {
+		t.Fatalf("another town's report: %d %s", r.Status, r.Body)
+	}
+	bad := sampleReport(t)
+	delete(bad["report"].(map[string]any), "agents")
+	if r := f.s.Do(&testenv.Applicant, "POST", "/v1/applications/"+f.id+"/report", bad); r.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(string(r.Body), "report.agents") {
+		t.Fatalf("a report without agents: %d %s", r.Status, r.Body)
+	}
+	st = f.step(testenv.Applicant, "report", sampleReport(t))
+	if st.Status != lifecycle.StatusReportReview {
+		t.Fatalf("after the report: %s", st.Status)
+	}
+	if r := f.s.Do(&testenv.Instructor, "POST", "/v1/applications/"+f.id+"/report-review",
+		map[string]any{"outcome": "accept", "payable": "2800.00"}); r.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(string(r.Body), "required_with_reduction") {
+		t.Fatalf("a reduction without its motivation: %d %s", r.Status, r.Body)
+	}
+	f.step(testenv.Instructor, "report-review", map[string]any{"outcome": "accept", "payable": "2800.00",
+		"motivation": "Une partie des frais de séjour a été prise en charge par le partenaire."})
+	// Four-eyes: the person who reviewed the report may not order its payment.
+	if r := f.s.Do(&testenv.InstructorAsDec, "POST", "/v1/applications/"+f.id+"/payment-order", map[string]any{}); r.Status != http.StatusForbidden {
+		t.Fatalf("the reviewer ordering the payment: %d %s", r.Status, r.Body)
+	}
+	f.step(testenv.Decider, "payment-order", map[string]any{})
+	if r := f.s.Do(&testenv.Decider, "POST", "/v1/applications/"+f.id+"/payment-confirmation",
+		map[string]any{"reference": "DAECT-2026-0042", "paid_on": time.Now().Format("2006-01-02")}); r.Status != http.StatusForbidden {
+		t.Fatalf("the decider confirming the payment: %d %s", r.Status, r.Body)
+	}
+	f.step(testenv.Finance, "payment-confirmation", map[string]any{"reference": "DAECT-2026-0042", "paid_on": time.Now().In(lifecycle.Paris).Format("2006-01-02")})
+
+	st = f.closed()
+	checkSteps(t, st, lifecycle.StatusClosed, 10)
+	if p := st.FollowUp.Paid; p == nil || p.Amount != dossier.Euros(2800) || p.Reference != "DAECT-2026-0042" || p.Actor.ID != testenv.Finance.ID {
+		t.Fatalf("payment %+v", p)
+	}
+	f.checkJournal(lifecycle.StatusClosed, lifecycle.EventSubmitted, lifecycle.EventEmbassyConsulted,
+		lifecycle.EventOpinionGiven, lifecycle.EventRecommended, lifecycle.EventApproved, lifecycle.EventMissionEnded,
+		lifecycle.EventReportSubmitted, lifecycle.EventReportAccepted, lifecycle.EventPaymentOrdered, lifecycle.EventPaymentConfirmed)
+	f.checkMails([]mailWant{
+		f.acknowledgement(),
+		f.secretariatNotice(),
+		f.consultation(2, embassySNEmail, "Sénégal (SN)"),
+		f.approvalLetter(5, embassySNEmail, "3 500,00 €"),
+		{seq: 6, template: lifecycle.MailReportRequested, to: lifecycle.ToApplicant, addr: applicantEmail,
+			subject: "Compte rendu de mission attendu — demande " + f.id, contains: []string{"est terminée"}},
+		{seq: 7, template: lifecycle.MailReportReceived, to: lifecycle.ToSecretariat, addr: testenv.Secretariat,
+			subject: "Compte rendu déposé — demande " + f.id, contains: []string{"a déposé le compte rendu"}},
+		{seq: 8, template: lifecycle.MailReportAccepted, to: lifecycle.ToApplicant, addr: applicantEmail,
+			subject:  "Compte rendu accepté — demande " + f.id,
+			contains: []string{"Montant à verser : 2 800,00 €", "montant accordé : 3 000,00 €", "prise en charge par le partenaire"}},
+		{seq: 9, template: lifecycle.MailPaymentOrdered, to: lifecycle.ToApplicant, addr: applicantEmail,
+			subject: "Paiement ordonné — demande " + f.id, contains: []string{"ordonné le paiement de 2 800,00 €"}},
+		{seq: 10, template: lifecycle.MailPaymentConfirmed, to: lifecycle.ToApplicant, addr: applicantEmail,
+			subject:  "Paiement effectué, dossier soldé — demande " + f.id,
+			contains: []string{"référence comptable DAECT-2026-0042", "est soldé"}},
+	})
+	f.checkReadModel(readModelWant{status: lifecycle.StatusClosed, requested: 3500,
+		recommended: cents(3000), granted: cents(3000), decided: true, lastSeq: 10, country: "SN"})
+	return f.s, f.id
+}
+
+// pathGrantCancelled: approved, the mission over, no report: overdue (DAECT
+// told), the grace period passes, the instructor cancels.
+func pathGrantCancelled(t *testing.T) (*testenv.Stack, string) {
+	f := startMissionOver(t, overdueRules())
+	f.mails(3)
+	f.favorable(testenv.EmbassySN)
+	f.grant()
+	f.s.WaitStatus(f.id, lifecycle.StatusReportOverdue, wait)
+	if r := f.s.Do(&testenv.Instructor, "POST", "/v1/applications/"+f.id+"/cancellation",
+		map[string]string{"motivation": "trop tôt"}); r.Status != http.StatusConflict {
+		t.Fatalf("cancelling before the grace period ends: %d %s", r.Status, r.Body)
+	}
+	f.mails(7) // … report requested, overdue notice, grace period over
+	f.step(testenv.Instructor, "cancellation", map[string]string{"motivation": "Aucun compte rendu reçu malgré les rappels."})
+
+	st := f.closed()
+	checkSteps(t, st, lifecycle.StatusCancelled, 9)
+	f.checkJournal(lifecycle.StatusCancelled, lifecycle.EventSubmitted, lifecycle.EventEmbassyConsulted,
+		lifecycle.EventOpinionGiven, lifecycle.EventRecommended, lifecycle.EventApproved, lifecycle.EventMissionEnded,
+		lifecycle.EventReportOverdue, lifecycle.EventReportGraceExpired, lifecycle.EventGrantCancelled)
+	f.checkMails([]mailWant{
+		f.acknowledgement(),
+		f.secretariatNotice(),
+		f.consultation(2, embassySNEmail, "Sénégal (SN)"),
+		f.approvalLetter(5, embassySNEmail, "3 500,00 €"),
+		{seq: 6, template: lifecycle.MailReportRequested, to: lifecycle.ToApplicant, addr: applicantEmail,
+			subject: "Compte rendu de mission attendu — demande " + f.id, contains: []string{"est terminée"}},
+		{seq: 7, template: lifecycle.MailReportOverdue, to: lifecycle.ToSecretariat, addr: testenv.Secretariat,
+			subject: "Compte rendu en retard — demande " + f.id, contains: []string{"n'a pas été déposé"}},
+		{seq: 8, template: lifecycle.MailReportGraceExpired, to: lifecycle.ToSecretariat, addr: testenv.Secretariat,
+			subject: "Période de grâce écoulée — demande " + f.id, contains: []string{"annuler la subvention"}},
+		{seq: 9, template: lifecycle.MailGrantCancelled, to: lifecycle.ToApplicant, addr: applicantEmail, cc: []string{embassySNEmail},
+			subject: "Annulation de la subvention — demande " + f.id, contains: []string{"Aucun compte rendu reçu malgré les rappels."}},
+	})
+	f.checkReadModel(readModelWant{status: lifecycle.StatusCancelled, requested: 3500,
+		recommended: cents(3000), granted: cents(3000), decided: true, lastSeq: 9, country: "SN"})
+	return f.s, f.id
+}
