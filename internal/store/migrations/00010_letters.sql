@@ -14,8 +14,10 @@ CREATE TABLE letters (
     journal_hash    text NOT NULL,
     signed_by       text NOT NULL,
     first_issued_at timestamptz NOT NULL DEFAULT now(),
-    UNIQUE (application_id, kind, seq),
-    FOREIGN KEY (application_id, seq) REFERENCES journal (application_id, seq)
+    -- No foreign key to the journal: verify reads the row again and
+    -- answers 404 when it is gone or altered, and the audit, not this
+    -- table, is what reports a journal rewritten by its owner.
+    UNIQUE (application_id, kind, seq)
 );
 
 -- +goose StatementBegin
