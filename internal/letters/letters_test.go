@@ -239,3 +239,14 @@ func TestOfMail(t *testing.T) {
 		t.Error("the decision e-mails do not carry their letters")
 	}
 }
+
+// TestPeoplesTextIsNotMarkup: names and titles that look like the
+// templates' markup are printed as written.
+func TestPeoplesTextIsNotMarkup(t *testing.T) {
+	d := sample(Refusal)
+	d.Collectivite = "- Ville :: de # Test"
+	d.MissionTitle = "## Titre\n>> sur deux lignes"
+	d.Motivation = "# pas un titre\n- pas une liste\nA :: B"
+	text := pdfText(t, render(t, d))
+	wantAll(t, text, "- Ville : de # Test a sollicité", "## Titre >> sur deux lignes", "# pas un titre", "- pas une liste", "A :: B")
+}

@@ -58,6 +58,7 @@ func Render(d Data) ([]byte, error) {
 	if d.Date.IsZero() {
 		return nil, errors.New("letters: the letter has no date")
 	}
+	d = plain(d)
 	if d.ReportDeadlineDays <= 0 {
 		d.ReportDeadlineDays = DefaultReportDeadlineDays
 	}
@@ -75,11 +76,24 @@ func Render(d Data) ([]byte, error) {
 // a change of wording can be reviewed on.
 func Text(d Data) (string, error) {
 	var body bytes.Buffer
+	d = plain(d)
 	if d.ReportDeadlineDays <= 0 {
 		d.ReportDeadlineDays = DefaultReportDeadlineDays
 	}
 	err := templates.ExecuteTemplate(&body, string(d.Kind)+".tmpl", d)
 	return body.String(), err
+}
+
+// plain keeps the one-line texts a person wrote (names, titles) from
+// reading as markup: one line each, and never the row separator. The
+// motivation keeps its lines; the template quotes it line by line.
+func plain(d Data) Data {
+	flat := strings.NewReplacer("\r\n", " ", "\n", " ", "\r", " ", " :: ", " : ")
+	for _, f := range []*string{&d.Collectivite, &d.SIREN, &d.ContactName, &d.MissionTitle, &d.PartnerAuthority,
+		&d.PartnerCity, &d.Country, &d.RulesVersion, &d.SignedBy, &d.PaymentReference, &d.ApplicationID} {
+		*f = flat.Replace(*f)
+	}
+	return d
 }
 
 // element is one element of a letter's markup (common.tmpl).
