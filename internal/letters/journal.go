@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/daect/expectct/internal/dossier"
+	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/store"
 )
 
@@ -227,7 +228,7 @@ func build(entries []store.Entry, i int, kind Kind) (Data, error) {
 			if payable == nil && rows[j].Payable != nil {
 				payable = rows[j].Payable
 			}
-			if entries[j].EventType == EventApproved && rows[j].Amount != nil {
+			if entries[j].EventType == lifecycle.EventApproved && rows[j].Amount != nil {
 				d.Granted = int64(*rows[j].Amount)
 				break
 			}

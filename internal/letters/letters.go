@@ -10,8 +10,11 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+
+	"github.com/daect/expectct/internal/lifecycle"
 )
 
 // Kind is which letter.
@@ -28,29 +31,19 @@ const (
 var Kinds = []Kind{Approval, Refusal, PaymentStatement}
 
 // Valid tells whether k is one of the letters.
-func (k Kind) Valid() bool {
-	for _, v := range Kinds {
-		if k == v {
-			return true
-		}
-	}
-	return false
-}
+func (k Kind) Valid() bool { return slices.Contains(Kinds, k) }
 
-// Journal events that issue each letter.
-const (
-	EventApproved         = "approved"
-	EventRejected         = "rejected"
-	EventPaymentConfirmed = "payment_confirmed"
-)
+// EventPaymentConfirmed is the journal event of the payment's
+// confirmation, which issues the payment statement (the second phase).
+const EventPaymentConfirmed = "payment_confirmed"
 
 // Event is the journal event a letter of this kind speaks for.
 func (k Kind) Event() string {
 	switch k {
 	case Approval:
-		return EventApproved
+		return lifecycle.EventApproved
 	case Refusal:
-		return EventRejected
+		return lifecycle.EventRejected
 	case PaymentStatement:
 		return EventPaymentConfirmed
 	}
@@ -60,8 +53,8 @@ func (k Kind) Event() string {
 // mailLetters says which e-mail carries which letter. The e-mail of the
 // payment's confirmation will join it when that event exists.
 var mailLetters = map[string]Kind{
-	"decision_approved": Approval,
-	"decision_rejected": Refusal,
+	lifecycle.MailDecisionApproved: Approval,
+	lifecycle.MailDecisionRejected: Refusal,
 }
 
 // OfMail is the letter attached to an e-mail of this template, or "".
