@@ -37,6 +37,15 @@ compose-validator:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null) \
 	  || { echo "could not install docker-compose: run 'apt-get install docker-compose' as root"; exit 1; }; }
 
+# pdftotext and pdftoppm (Debian package poppler-utils) read the letters'
+# PDFs back in the tests and picture one for the docs.
+.PHONY: pdf-tools
+pdf-tools:
+	@command -v pdftotext >/dev/null && command -v pdftoppm >/dev/null || { \
+	  echo "installing poppler-utils (Debian package) to check the letters' PDFs"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null) \
+	  || { echo "could not install poppler-utils: run 'apt-get install poppler-utils' as root"; exit 1; }; }
+
 # Least privilege on a workstation too: unless DATABASE_URL or
 # EXPECTCT_MIGRATE_DATABASE_URL is set, the local superuser migrates and the
 # API and worker log in as expectct_dev, a member of expectct_app (created by
@@ -55,7 +64,7 @@ lint: tools
 	$(BIN)/staticcheck ./...
 	$(BIN)/workflowcheck ./workflows/...
 
-test: tools build lint
+test: tools pdf-tools build lint
 	$(GO) test -count=1 -timeout 30m ./...
 
 bench: tools build

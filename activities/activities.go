@@ -166,7 +166,7 @@ func (a *Activities) compose(ctx context.Context, t lifecycle.Transition, d doss
 		}
 		key := fmt.Sprintf("%s/%d/%s/%s", t.ApplicationID, t.Seq, spec.Template, spec.To)
 		out = append(out, store.OutboxMail{DedupKey: key, Template: spec.Template, To: to, Cc: cc,
-			Subject: r.Subject, Text: r.Text, HTML: r.HTML, MessageID: mail.MessageID(key)})
+			Subject: r.Subject, Text: r.Text, HTML: r.HTML, MessageID: mail.MessageID(key), Letter: letterOf(spec)})
 	}
 	return out, nil
 }

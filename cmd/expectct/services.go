@@ -30,6 +30,7 @@ import (
 	"github.com/daect/expectct/internal/config"
 	"github.com/daect/expectct/internal/dossier"
 	"github.com/daect/expectct/internal/identity"
+	"github.com/daect/expectct/internal/letters"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/mail"
 	"github.com/daect/expectct/internal/metrics"
@@ -224,6 +225,7 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, ready cha
 		RateLimits: api.RateLimits{Anonymous: rate.Limit(cfg.RateAnonymous), AnonymousBurst: cfg.RateAnonymousBurst,
 			Writes: rate.Limit(cfg.RateWrites), WritesBurst: cfg.RateWritesBurst, TrustedProxies: proxies},
 		Verifier: identity.NewVerifier(cfg.OIDCIssuer, cfg.Audiences()),
+		Letters:  &letters.Source{Store: st, PublicURL: cfg.PublicURL},
 		SignIn:   identity.SignIn{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID}}
 	// The metrics tell request rates, refusals and runtime details that the
 	// public need not see: they get a listener of their own.
@@ -308,7 +310,8 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 		}
 		log.Info("checkpoints signed", "key_id", key.ID(), "every", cfg.CheckpointInterval.String(), "schedule", worker.CheckpointScheduleID(cfg.TaskQueue))
 	}
-	relay := &outbox.Relay{Store: st, Mailer: sender, Log: log, Poll: cfg.MailPoll, Lease: cfg.MailLease}
+	relay := &outbox.Relay{Store: st, Mailer: sender, Log: log, Poll: cfg.MailPoll, Lease: cfg.MailLease,
+		Letters: &letters.Source{Store: st, PublicURL: cfg.PublicURL}}
 	relay.Register(reg)
 	// The relay stops with the worker, whatever ends it.
 	relayCtx, stopRelay := context.WithCancel(ctx)

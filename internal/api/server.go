@@ -24,6 +24,7 @@ import (
 	"github.com/daect/expectct/internal/checkpoint"
 	"github.com/daect/expectct/internal/codec"
 	"github.com/daect/expectct/internal/identity"
+	"github.com/daect/expectct/internal/letters"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/rules"
 	"github.com/daect/expectct/internal/store"
@@ -62,6 +63,9 @@ type Server struct {
 	// RateLimits bound anonymous requests per address and writes per
 	// person; the zero value is no limit.
 	RateLimits RateLimits
+	// Letters renders the letters from the journal (downloads) and confirms
+	// their codes (the public verify endpoint).
+	Letters *letters.Source
 	// Now is the clock; tests may set it.
 	Now func() time.Time
 
@@ -93,6 +97,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/applications", lifecycle.ActionList, s.list},
 		{"GET", "/v1/applications/{id}", lifecycle.ActionRead, s.read},
 		{"GET", "/v1/applications/{id}/history", lifecycle.ActionHistory, s.history},
+		{"GET", "/v1/applications/{id}/letters/{kind}", lifecycle.ActionRead, s.letter},
 		{"GET", "/v1/audit/verify", lifecycle.ActionAuditVerify, s.verify},
 		{"POST", "/v1/audit/verify", lifecycle.ActionAuditVerify, s.verify},
 		{"GET", "/v1/audit/checkpoints", lifecycle.ActionAuditVerify, s.checkpoints},
@@ -147,6 +152,7 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /v1/auth/config", m.wrap("GET /v1/auth/config", s.limitedPublic(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, s.SignIn)
 	}))))
+	mux.Handle("GET "+letterVerifyPath, m.wrap("GET "+letterVerifyPath, s.limitedPublic(http.HandlerFunc(s.verifyLetter))))
 	mux.Handle("GET /v1/openapi.json", m.wrap("GET /v1/openapi.json", s.limitedPublic(http.HandlerFunc(serveOpenAPI))))
 	mux.Handle("/", m.wrap("unmatched", s.limitedPublic(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		writeProblem(w, errNotFound("no route "+r.Method+" "+r.URL.Path))
@@ -206,6 +212,10 @@ func (s *Server) authenticated(rt route) http.Handler {
 			p := fromError(err)
 			s.refused(req, p)
 			writeProblem(w, p)
+			return
+		}
+		if f, ok := body.(file); ok {
+			f.write(w, status)
 			return
 		}
 		writeJSON(w, status, body)

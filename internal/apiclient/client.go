@@ -437,6 +437,14 @@ func (c *Client) send(ctx context.Context, method, u string, h http.Header, body
 	if c.Token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.Token)
 	}
+	status, header, raw, err := c.do(req)
+	return status, header.Get("Content-Type"), raw, err
+}
+
+// do sends a request and returns the status, headers and body of a 2xx
+// answer; any other status becomes a *Problem.
+func (c *Client) do(req *http.Request) (int, http.Header, []byte, error) {
+	ctx, method := req.Context(), req.Method
 	hc := c.HTTP
 	if hc == nil {
 		hc = http.DefaultClient
@@ -444,26 +452,26 @@ func (c *Client) send(ctx context.Context, method, u string, h http.Header, body
 	resp, err := hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return 0, "", nil, ctx.Err()
+			return 0, nil, nil, ctx.Err()
 		}
-		return 0, "", nil, &UnreachableError{URL: c.BaseURL, Err: err}
+		return 0, nil, nil, &UnreachableError{URL: c.BaseURL, Err: err}
 	}
 	defer resp.Body.Close()
 	raw, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
 	if err != nil {
 		if ctx.Err() != nil {
-			return 0, "", nil, ctx.Err()
+			return 0, nil, nil, ctx.Err()
 		}
 		// A timeout or a reset while the answer came: as good as no answer.
-		return 0, "", nil, &UnreachableError{URL: c.BaseURL, Err: fmt.Errorf("%s %s: the answer was cut short: %w", method, req.URL.Path, err)}
+		return 0, nil, nil, &UnreachableError{URL: c.BaseURL, Err: fmt.Errorf("%s %s: the answer was cut short: %w", method, req.URL.Path, err)}
 	}
 	if len(raw) > MaxResponseBytes {
-		return 0, "", nil, fmt.Errorf("%s %s: answer larger than %d bytes", method, req.URL.Path, MaxResponseBytes)
+		return 0, nil, nil, fmt.Errorf("%s %s: answer larger than %d bytes", method, req.URL.Path, MaxResponseBytes)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return 0, "", nil, problemOf(resp, raw)
+		return 0, nil, nil, problemOf(resp, raw)
 	}
-	return resp.StatusCode, resp.Header.Get("Content-Type"), raw, nil
+	return resp.StatusCode, resp.Header, raw, nil
 }
 
 func (c *Client) url(path string, q url.Values) (string, error) {

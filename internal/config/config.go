@@ -52,7 +52,10 @@ type Config struct {
 	CheckpointPublicKeys string
 	CheckpointInterval   time.Duration
 
-	Listen        string
+	Listen string
+	// PublicURL is the API's address as the public reaches it: letters
+	// print their verification address under it.
+	PublicURL     string
 	MetricsListen string
 	// APIMetricsListen is the API's /metrics, apart from the public port.
 	APIMetricsListen string
@@ -152,6 +155,7 @@ func (c *Config) Vars() []Var {
 		{"EXPECTCT_MAIL_LEASE", "mail-lease", "2m", "worker: how long the outbox relay reserves an e-mail it is sending; a relay that dies leaves it to another after this (longer than an SMTP conversation)", &c.MailLease},
 		{"DAECT_SECRETARIAT_EMAIL", "secretariat-email", "secretariat.dgm-aect@diplomatie.gouv.fr", "DAECT secretariat's address (notices, reminders)", &c.Secretariat},
 		{"EXPECTCT_LISTEN", "listen", "127.0.0.1:8080", "HTTP API listen address", &c.Listen},
+		{"EXPECTCT_PUBLIC_URL", "public-url", "http://127.0.0.1:8080", "the API's address as the public reaches it (https:// in production): the letters print their verification address, <this>/v1/letters/verify/<code>, under it; a letter rendered again after a change prints the new one", &c.PublicURL},
 		{"EXPECTCT_METRICS_LISTEN", "metrics-listen", "127.0.0.1:9090", "worker's /metrics and /healthz listen address", &c.MetricsListen},
 		{"EXPECTCT_API_METRICS_LISTEN", "api-metrics-listen", "127.0.0.1:9091", "API's /metrics listen address, apart from the public API port", &c.APIMetricsListen},
 		{"EXPECTCT_OIDC_ISSUER", "oidc-issuer", "", "OpenID Connect issuer whose tokens identify people and service accounts (ProConnect in production; `expectct dev` runs a local one)", &c.OIDCIssuer},

@@ -159,6 +159,15 @@ func pathPaidAndClosed(t *testing.T) (*testenv.Stack, string) {
 			subject:  "Paiement effectué, dossier soldé — demande " + f.id,
 			contains: []string{"référence comptable DAECT-2026-0042", "est soldé"}},
 	})
+	// The payment statement: downloadable, and verifiable by its code.
+	letter := f.s.Do(&testenv.Applicant, "GET", "/v1/applications/"+f.id+"/letters/payment_statement", nil)
+	if letter.Status != http.StatusOK || letter.Header.Get("Content-Type") != "application/pdf" {
+		t.Fatalf("payment statement: %d %s", letter.Status, letter.Header.Get("Content-Type"))
+	}
+	if v := f.s.Do(nil, "GET", "/v1/letters/verify/"+letter.Header.Get("Expectct-Letter-Code"), nil); v.Status != http.StatusOK ||
+		!strings.Contains(string(v.Body), "2800") {
+		t.Fatalf("verifying the payment statement: %d %s", v.Status, v.Body)
+	}
 	f.checkReadModel(readModelWant{status: lifecycle.StatusClosed, requested: 3500,
 		recommended: cents(3000), granted: cents(3000), decided: true, lastSeq: 10, country: "SN"})
 	return f.s, f.id

@@ -11,6 +11,7 @@ package outbox
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -23,6 +24,13 @@ import (
 // Mailer delivers one e-mail; *mail.Sender is the real one.
 type Mailer interface {
 	Send(ctx context.Context, m mail.Message) error
+}
+
+// Letters renders the letter an e-mail carries, again from the journal,
+// when it is sent (*letters.Source): the outbox keeps a reference, never
+// the file.
+type Letters interface {
+	Attachment(ctx context.Context, applicationID string, seq int, kind string) (name string, pdf []byte, err error)
 }
 
 // Defaults of a Relay's settings.
@@ -39,7 +47,10 @@ const (
 type Relay struct {
 	Store  *store.Store
 	Mailer Mailer
-	Log    *slog.Logger
+	// Letters renders the letters e-mails carry; an e-mail that carries one
+	// waits, retried, while it is nil or fails.
+	Letters Letters
+	Log     *slog.Logger
 	// Poll is how often an idle relay looks for due e-mails.
 	Poll time.Duration
 	// Lease is how long a claimed row is reserved for this relay; it must
@@ -140,8 +151,12 @@ func (r *Relay) deliver(ctx context.Context, m store.OutboxMail, leaseEnds time.
 	log := r.log().With("application_id", m.ApplicationID, "seq", m.Seq, "template", m.Template,
 		"key", m.DedupKey, "attempt", m.Attempts)
 	sendCtx, cancelSend := context.WithDeadline(context.WithoutCancel(ctx), leaseEnds)
-	sendErr := r.Mailer.Send(sendCtx, mail.Message{Key: m.DedupKey, To: m.To, Cc: m.Cc,
-		Rendered: mail.Rendered{Subject: m.Subject, Text: m.Text, HTML: m.HTML}})
+	msg := mail.Message{Key: m.DedupKey, To: m.To, Cc: m.Cc,
+		Rendered: mail.Rendered{Subject: m.Subject, Text: m.Text, HTML: m.HTML}}
+	sendErr := r.attach(sendCtx, m, &msg)
+	if sendErr == nil {
+		sendErr = r.Mailer.Send(sendCtx, msg)
+	}
 	cancelSend()
 	mark, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 	defer cancel()
@@ -169,6 +184,23 @@ func (r *Relay) deliver(ctx context.Context, m store.OutboxMail, leaseEnds time.
 		log.Warn("lease on the e-mail lost before its outcome was recorded; another relay has it", "send_error", sendErr)
 	}
 	return err
+}
+
+// attach renders the letter the row carries. A failure is temporary, as
+// the letter is rendered from the journal, which a retry finds again.
+func (r *Relay) attach(ctx context.Context, m store.OutboxMail, msg *mail.Message) error {
+	if m.Letter == "" {
+		return nil
+	}
+	if r.Letters == nil {
+		return fmt.Errorf("the e-mail carries the %s letter and this relay cannot render letters", m.Letter)
+	}
+	name, pdf, err := r.Letters.Attachment(ctx, m.ApplicationID, m.Seq, m.Letter)
+	if err != nil {
+		return fmt.Errorf("render the %s letter: %w", m.Letter, err)
+	}
+	msg.Attachments = append(msg.Attachments, mail.Attachment{Name: name, ContentType: "application/pdf", Data: pdf})
+	return nil
 }
 
 // Backoff is the wait before the next attempt after the given number of

@@ -199,3 +199,68 @@ func TestExpiredLeaseRecordsNothing(t *testing.T) {
 		t.Fatalf("the current lease could not mark the row: %v %v", ok, err)
 	}
 }
+
+// fakeLetters renders a fixed file, or fails.
+type fakeLetters struct{ err error }
+
+func (f fakeLetters) Attachment(_ context.Context, id string, seq int, kind string) (string, []byte, error) {
+	if f.err != nil {
+		return "", nil, f.err
+	}
+	return fmt.Sprintf("%s-%d-%s.pdf", id, seq, kind), []byte("%PDF-1.3 " + kind), nil
+}
+
+// capturingMailer keeps what it is asked to send.
+type capturingMailer struct {
+	mu   sync.Mutex
+	sent []mail.Message
+}
+
+func (c *capturingMailer) Send(_ context.Context, m mail.Message) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.sent = append(c.sent, m)
+	return nil
+}
+
+// TestRelayAttachesTheLetter: an e-mail that carries a letter leaves with
+// the file rendered at send time; while the letter cannot be rendered it
+// waits, retried, and never leaves without it.
+func TestRelayAttachesTheLetter(t *testing.T) {
+	st, _ := testenv.Database(t)
+	ctx := context.Background()
+	e := store.Entry{ApplicationID: "EXP-LETTER", Seq: 1, EventType: "submitted", Status: "submitted", ActorID: "a", ActorRole: "applicant",
+		Payload: []byte(`{}`), OccurredAt: time.Now()}
+	rm := store.ReadModel{Status: "submitted", SIREN: "213105554", Collectivite: "Ville", Country: "SN", MissionTitle: "M",
+		RulesVersion: "x", Dossier: []byte(`{}`)}
+	m := store.OutboxMail{DedupKey: "EXP-LETTER/1/decision_approved/applicant", Template: "decision_approved", To: []string{"a@example.org"},
+		Subject: "Décision", Text: "Bonjour", MessageID: mail.MessageID("k"), Letter: "approval"}
+	if _, err := st.RecordTransition(ctx, e, rm, []store.OutboxMail{m}); err != nil {
+		t.Fatal(err)
+	}
+	mailer := &capturingMailer{}
+	failing := &outbox.Relay{Store: st, Mailer: mailer, Letters: fakeLetters{err: fmt.Errorf("journal unreachable")}, Lease: 5 * time.Second}
+	if _, err := failing.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := st.MailOf(ctx, "EXP-LETTER")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(mailer.sent) != 0 || rows[0].SentAt != nil || rows[0].LastError == "" || rows[0].Letter != "approval" {
+		t.Fatalf("an e-mail whose letter failed: sent %d, row %+v", len(mailer.sent), rows[0])
+	}
+	if _, err := st.Pool.Exec(ctx, `UPDATE outbox SET next_attempt_at = now()`); err != nil {
+		t.Fatal(err)
+	}
+	relay := &outbox.Relay{Store: st, Mailer: mailer, Letters: fakeLetters{}, Lease: 5 * time.Second}
+	if _, err := relay.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(mailer.sent) != 1 || len(mailer.sent[0].Attachments) != 1 {
+		t.Fatalf("sent %+v, want one e-mail with one attachment", mailer.sent)
+	}
+	if a := mailer.sent[0].Attachments[0]; a.Name != "EXP-LETTER-1-approval.pdf" || a.ContentType != "application/pdf" {
+		t.Errorf("attachment %s (%s)", a.Name, a.ContentType)
+	}
+}

@@ -83,6 +83,9 @@ type OutboxMail struct {
 	RefusedAt     *time.Time `json:"refused_at,omitempty"`
 	// LeaseUntil is set while a relay holds the row; it is the claim's token.
 	LeaseUntil *time.Time `json:"-"`
+	// Letter is the kind of letter the e-mail carries, rendered again from
+	// the journal row (ApplicationID, Seq) when it is sent; "" for none.
+	Letter string `json:"letter,omitempty"`
 }
 
 // ErrConflict reports a transition recorded differently before: the same
@@ -137,9 +140,9 @@ func (s *Store) RecordTransition(ctx context.Context, e Entry, rm ReadModel, mai
 			return err
 		}
 		for _, m := range mails {
-			if _, err := tx.Exec(ctx, `INSERT INTO outbox (dedup_key, application_id, seq, template, recipients, cc, subject, body_text, body_html, message_id)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (dedup_key) DO NOTHING`,
-				m.DedupKey, e.ApplicationID, e.Seq, m.Template, m.To, nonNil(m.Cc), m.Subject, m.Text, m.HTML, m.MessageID); err != nil {
+			if _, err := tx.Exec(ctx, `INSERT INTO outbox (dedup_key, application_id, seq, template, recipients, cc, subject, body_text, body_html, message_id, letter)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, NULLIF($11, '')) ON CONFLICT (dedup_key) DO NOTHING`,
+				m.DedupKey, e.ApplicationID, e.Seq, m.Template, m.To, nonNil(m.Cc), m.Subject, m.Text, m.HTML, m.MessageID, m.Letter); err != nil {
 				return err
 			}
 		}

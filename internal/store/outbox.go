@@ -9,12 +9,12 @@ import (
 
 // outboxColumns are read by every outbox query, in scanMail's order.
 const outboxColumns = `id, dedup_key, application_id, seq, template, recipients, cc, subject, body_text, body_html,
-	message_id, attempts, COALESCE(last_error, ''), sent_at, refused_at, lease_until`
+	message_id, attempts, COALESCE(last_error, ''), sent_at, refused_at, lease_until, COALESCE(letter, '')`
 
 func scanMail(r pgx.CollectableRow) (OutboxMail, error) {
 	var m OutboxMail
 	err := r.Scan(&m.ID, &m.DedupKey, &m.ApplicationID, &m.Seq, &m.Template, &m.To, &m.Cc, &m.Subject, &m.Text, &m.HTML,
-		&m.MessageID, &m.Attempts, &m.LastError, &m.SentAt, &m.RefusedAt, &m.LeaseUntil)
+		&m.MessageID, &m.Attempts, &m.LastError, &m.SentAt, &m.RefusedAt, &m.LeaseUntil, &m.Letter)
 	return m, err
 }
 

@@ -255,3 +255,37 @@ func TestGrantAppRefusesRolesTheGrantsCannotLimit(t *testing.T) {
 		t.Errorf("the application's role a second time: %v", err)
 	}
 }
+
+// TestLettersAreAppendOnly: a letter is recorded once, at its first
+// rendering; a second recording finds the first (its signer stands); the
+// application's role may read and insert letters, never change them, and
+// the owner's rewrite is refused by the trigger.
+func TestLettersAreAppendOnly(t *testing.T) {
+	st, url := testenv.Database(t)
+	ctx := context.Background()
+	l := store.Letter{Code: "AAAA-BBBB-CCCC-DDDD", ApplicationID: "EXP-TEST", Kind: "approval", Seq: 2, JournalHash: "h", SignedBy: "Anne Leroy"}
+	first, err := st.IssueLetter(ctx, l)
+	if err != nil || first.SignedBy != "Anne Leroy" || first.FirstIssuedAt.IsZero() {
+		t.Fatalf("first issue: %+v, %v", first, err)
+	}
+	l.SignedBy = "Someone Else"
+	again, err := st.IssueLetter(ctx, l)
+	if err != nil || again != first {
+		t.Fatalf("second issue: %+v, %v; want the first %+v", again, err, first)
+	}
+	if got, err := st.LetterByCode(ctx, l.Code); err != nil || got != first {
+		t.Errorf("by code: %+v, %v", got, err)
+	}
+	if _, err := st.LetterByCode(ctx, "ZZZZ-ZZZZ-ZZZZ-ZZZZ"); err != store.ErrNotFound {
+		t.Errorf("an unknown code: %v, want ErrNotFound", err)
+	}
+	owner := testenv.Owner(t, url)
+	for _, sql := range []string{`UPDATE letters SET signed_by = 'x'`, `DELETE FROM letters`, `TRUNCATE letters`} {
+		if _, err := st.Pool.Exec(ctx, sql); err == nil || !strings.Contains(err.Error(), "(SQLSTATE 42501)") {
+			t.Errorf("the application: %s: %v, want insufficient_privilege", sql, err)
+		}
+		if _, err := owner.Pool.Exec(ctx, sql); err == nil || !strings.Contains(err.Error(), "letters are append-only") {
+			t.Errorf("the owner: %s: %v, want the trigger's refusal", sql, err)
+		}
+	}
+}

@@ -42,6 +42,16 @@ type MailpitMessage struct {
 	Text      string
 	HTML      string
 	Headers   map[string][]string // every header, keyed by canonical name
+	// Attachments are the files attached; Part fetches one's content.
+	Attachments []MailpitAttachment
+}
+
+// MailpitAttachment is a file attached to a message.
+type MailpitAttachment struct {
+	PartID      string
+	FileName    string
+	ContentType string
+	Size        int
 }
 
 // StartMailpit runs <repo>/bin/mailpit on free loopback ports with a database in
@@ -163,6 +173,8 @@ type mailpitDetail struct {
 	Subject   string
 	Text      string
 	HTML      string
+	// Attachments as Mailpit lists them.
+	Attachments []MailpitAttachment
 }
 
 // Messages returns every message received so far, oldest first, with bodies and
@@ -195,19 +207,35 @@ func (m *Mailpit) Message(t testing.TB, id string) MailpitMessage {
 	var d mailpitDetail
 	m.getJSON(t, "/api/v1/message/"+url.PathEscape(id), &d)
 	msg := MailpitMessage{
-		ID:        d.ID,
-		MessageID: "<" + d.MessageID + ">", // Mailpit stores it without brackets
-		Subject:   d.Subject,
-		To:        addresses(d.To),
-		Cc:        addresses(d.Cc),
-		Text:      d.Text,
-		HTML:      d.HTML,
+		ID:          d.ID,
+		MessageID:   "<" + d.MessageID + ">", // Mailpit stores it without brackets
+		Subject:     d.Subject,
+		To:          addresses(d.To),
+		Cc:          addresses(d.Cc),
+		Text:        d.Text,
+		HTML:        d.HTML,
+		Attachments: d.Attachments,
 	}
 	if d.From != nil {
 		msg.From = d.From.Address
 	}
 	m.getJSON(t, "/api/v1/message/"+url.PathEscape(id)+"/headers", &msg.Headers)
 	return msg
+}
+
+// Part fetches the content of one part of a message (an attachment).
+func (m *Mailpit) Part(t testing.TB, id, partID string) []byte {
+	t.Helper()
+	resp, err := m.http.Get(m.base + "/api/v1/message/" + url.PathEscape(id) + "/part/" + url.PathEscape(partID))
+	if err != nil {
+		t.Fatalf("mailpit: part %s of %s: %v", partID, id, err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("mailpit: part %s of %s: %d %v", partID, id, resp.StatusCode, err)
+	}
+	return b
 }
 
 func addresses(as []mailpitAddress) []string {

@@ -24,6 +24,7 @@ import (
 	"github.com/daect/expectct/internal/checkpoint"
 	"github.com/daect/expectct/internal/codec"
 	"github.com/daect/expectct/internal/devstack"
+	"github.com/daect/expectct/internal/letters"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/mail"
 	"github.com/daect/expectct/internal/outbox"
@@ -35,6 +36,9 @@ import (
 
 // Secretariat is the DAECT secretariat address the stack's worker writes to.
 const Secretariat = "secretariat.test@diplomatie.gouv.fr"
+
+// PublicURL is the API's public address the test stacks' letters print.
+const PublicURL = "https://expe-ct.test"
 
 // TemporalUIOrigin is the Temporal Web UI origin test stacks let call their
 // codec endpoint.
@@ -150,7 +154,8 @@ func (s *Stack) StartWorker() sdkworker.Worker {
 	}
 	// A short lease: a row whose outcome could not be recorded (the database
 	// cut by a fault test) is taken up again in seconds, not minutes.
-	s.StartRelay(&outbox.Relay{Store: s.Store, Mailer: sender, Log: quiet, Poll: 100 * time.Millisecond, Lease: 5 * time.Second})
+	s.StartRelay(&outbox.Relay{Store: s.Store, Mailer: sender, Log: quiet, Poll: 100 * time.Millisecond, Lease: 5 * time.Second,
+		Letters: &letters.Source{Store: s.Store, PublicURL: PublicURL}})
 	return w
 }
 

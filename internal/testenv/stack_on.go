@@ -12,6 +12,7 @@ import (
 	"github.com/daect/expectct/internal/checkpoint"
 	"github.com/daect/expectct/internal/devstack"
 	"github.com/daect/expectct/internal/identity"
+	"github.com/daect/expectct/internal/letters"
 	"github.com/daect/expectct/internal/store"
 )
 
@@ -70,7 +71,8 @@ func NewStackOn(t testing.TB, opts StackOptions, on Servers) *Stack {
 	}
 	s.Server = &api.Server{Temporal: c, Codec: opts.Codec, CodecOrigins: []string{TemporalUIOrigin}, Store: st, Rules: s.Rules,
 		Verifier: verifier, SignIn: identity.SignIn{Issuer: s.OIDC.Issuer(), ClientID: ClientID}, TaskQueue: s.TaskQueue,
-		UpdateTimeout: 20 * time.Second, DirectoryFallback: 2 * time.Minute, RateLimits: opts.RateLimits, Log: opts.Log}
+		UpdateTimeout: 20 * time.Second, DirectoryFallback: 2 * time.Minute, RateLimits: opts.RateLimits, Log: opts.Log,
+		Letters: &letters.Source{Store: st, PublicURL: PublicURL}}
 	if s.Server.Log == nil {
 		s.Server.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
