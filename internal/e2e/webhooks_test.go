@@ -1,0 +1,219 @@
+package e2e_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/enums/v1"
+
+	"github.com/daect/expectct/internal/lifecycle"
+	"github.com/daect/expectct/internal/store"
+	"github.com/daect/expectct/internal/testenv"
+	"github.com/daect/expectct/internal/webhooks"
+)
+
+// receiver is a webhook receiver that refuses (500) until told to accept,
+// and checks every request as a receiver must, with webhooks.Verify.
+type receiver struct {
+	t  *testing.T
+	mu sync.Mutex
+	// secret is the subscription's, known once it is created.
+	secret   string
+	accept   bool
+	refused  int
+	accepted []webhooks.Message
+	ids      []string
+	bad      []string
+}
+
+func (rc *receiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, _ := io.ReadAll(r.Body)
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	if err := webhooks.Verify(rc.secret, r.Header, body, time.Now()); err != nil {
+		rc.bad = append(rc.bad, err.Error()+": "+string(body))
+		http.Error(w, "bad signature", http.StatusUnauthorized)
+		return
+	}
+	if !rc.accept {
+		rc.refused++
+		http.Error(w, "receiver down for maintenance", http.StatusInternalServerError)
+		return
+	}
+	var m webhooks.Message
+	if err := json.Unmarshal(body, &m); err != nil || r.Header.Get("Content-Type") != "application/json" {
+		rc.bad = append(rc.bad, "unreadable body: "+string(body))
+	}
+	rc.accepted = append(rc.accepted, m)
+	rc.ids = append(rc.ids, r.Header.Get(webhooks.HeaderID))
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (rc *receiver) refusals() int {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return rc.refused
+}
+
+func (rc *receiver) received() ([]webhooks.Message, []string) {
+	rc.mu.Lock()
+	defer rc.mu.Unlock()
+	return slices.Clone(rc.accepted), slices.Clone(rc.ids)
+}
+
+// A subscriber whose receiver refuses while an application goes from
+// submission to approval loses nothing: once it accepts, it gets every event
+// of the lifecycle, in order, each signed so that webhooks.Verify accepts
+// it, and the deliveries show the refused attempts, then the successes.
+// Subscriptions are the admin's (created with the CLI, the secret shown
+// once), deliveries are the auditor's to read too, and a removal stops the
+// deliverer. The stack seals Temporal payloads, as in production.
+func TestWebhooksDeliveredInOrderAfterRefusals(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOptions{Rules: calmRules(), Codec: testCodec(t, "k1")})
+	admin, auditor := s.Token(testenv.Admin), s.Token(testenv.Auditor)
+	rc := &receiver{t: t}
+	srv := httptest.NewServer(rc)
+	t.Cleanup(srv.Close)
+
+	// Refusals name the field and the rule; only an admin subscribes.
+	r := apiCall(t, s, admin, "POST", "/v1/webhooks", map[string]any{"url": "http://hooks.example/expectct", "events": []string{"paid"}})
+	if r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), `"field":"events[0]","rule":"event"`) ||
+		!strings.Contains(string(r.Body), `"field":"url","rule":"webhook_url"`) {
+		t.Errorf("invalid subscription: %d %s", r.Status, r.Body)
+	}
+	if r := apiCall(t, s, auditor, "POST", "/v1/webhooks", map[string]any{"url": srv.URL}); r.Status != http.StatusForbidden {
+		t.Errorf("auditor subscribing: %d, want 403: %s", r.Status, r.Body)
+	}
+
+	adminCLI := cliFor(t, s, admin)
+	out := mustSucceed(t, adminCLI("--output", "json", "webhook", "add", srv.URL, "--description", "tableau de bord régional"), "webhook add")
+	var created webhooks.Created
+	if err := json.Unmarshal([]byte(out.stdout), &created); err != nil {
+		t.Fatalf("webhook add: %v\n%s", err, out)
+	}
+	if !webhooks.ValidID(created.ID) || !strings.HasPrefix(created.Secret, webhooks.SecretPrefix) || len(created.Events) != 0 ||
+		created.CreatedBy != testenv.Admin.ID {
+		t.Fatalf("created subscription: %s", out.stdout)
+	}
+	rc.mu.Lock()
+	rc.secret = created.Secret
+	rc.mu.Unlock()
+	var listed []store.WebhookSubscription
+	r = apiCall(t, s, admin, "GET", "/v1/webhooks", nil)
+	r.JSON(t, &listed)
+	if r.Status != http.StatusOK || len(listed) != 1 || listed[0].ID != created.ID || strings.Contains(string(r.Body), created.Secret) {
+		t.Errorf("list of subscriptions (never the secret): %d %s", r.Status, r.Body)
+	}
+
+	// The application's whole first phase while the receiver refuses.
+	id := submitAs(t, s, testenv.Applicant, testenv.ExampleDossier(t))
+	fullPath(t, s, id)
+	s.WaitClosed(id, wait)
+	pollUntil(t, wait, "three refused deliveries", func() bool { return rc.refusals() >= 3 })
+	rc.mu.Lock()
+	rc.accept = true
+	rc.mu.Unlock()
+
+	journal := journalOf(t, s, id)
+	pollUntil(t, wait, "every event delivered", func() bool { got, _ := rc.received(); return len(got) >= len(journal) })
+	got, ids := rc.received()
+	if len(got) != len(journal) {
+		t.Fatalf("received %d messages, the journal has %d rows", len(got), len(journal))
+	}
+	for i, e := range journal {
+		m := got[i]
+		if m.Type != e.EventType || m.Data.ApplicationID != id || m.Data.Seq != e.Seq || m.Data.Event != e.EventType ||
+			m.Data.Status != e.Status || m.Data.ActorRole != e.ActorRole || !m.Data.At.Equal(e.OccurredAt) || !m.Timestamp.Equal(e.OccurredAt) {
+			t.Errorf("message %d: %+v, want journal row %d %s %s", i, m, e.Seq, e.EventType, e.Status)
+		}
+		if ids[i] != webhooks.MessageID(id, e.Seq) {
+			t.Errorf("message %d: webhook-id %s, want %s", i, ids[i], webhooks.MessageID(id, e.Seq))
+		}
+	}
+	if last := got[len(got)-1]; last.Type != lifecycle.EventApproved || last.Data.Status != string(lifecycle.StatusApproved) {
+		t.Errorf("last message %+v, want the approval", last)
+	}
+	rc.mu.Lock()
+	if len(rc.bad) > 0 {
+		t.Errorf("requests the receiver could not verify: %v", rc.bad)
+	}
+	rc.mu.Unlock()
+
+	// The attempts, as the auditor reads them: the first event refused at
+	// each attempt, then delivered; every event delivered once.
+	var page webhooks.Deliveries
+	r = apiCall(t, s, auditor, "GET", "/v1/webhooks/"+created.ID+"/deliveries?limit=500&application_id="+id, nil)
+	r.JSON(t, &page)
+	if r.Status != http.StatusOK || page.NextBefore != 0 {
+		t.Fatalf("deliveries: %d %s", r.Status, r.Body)
+	}
+	slices.Reverse(page.Items) // oldest first
+	var first []string
+	delivered := map[int]int{}
+	for _, d := range page.Items {
+		if d.Seq == 1 {
+			first = append(first, d.Outcome)
+		}
+		if d.Outcome == store.WebhookDelivered {
+			delivered[d.Seq]++
+		}
+		if d.Outcome == store.WebhookFailed && (d.HTTPStatus != http.StatusInternalServerError || !strings.Contains(d.Error, "receiver down")) {
+			t.Errorf("failed attempt without the receiver's answer: %+v", d)
+		}
+		if d.Seq > 1 && d.Outcome != store.WebhookDelivered {
+			t.Errorf("seq %d was attempted before seq 1 was delivered: %+v", d.Seq, d)
+		}
+	}
+	if len(first) < 4 || first[len(first)-1] != store.WebhookDelivered ||
+		slices.ContainsFunc(first[:len(first)-1], func(o string) bool { return o != store.WebhookFailed }) {
+		t.Errorf("attempts at the first event: %v, want 3 or more failures then the delivery", first)
+	}
+	for _, e := range journal {
+		if delivered[e.Seq] != 1 {
+			t.Errorf("seq %d delivered %d times", e.Seq, delivered[e.Seq])
+		}
+	}
+	// Paging: one attempt per page, the next page older.
+	var one, older webhooks.Deliveries
+	apiCall(t, s, auditor, "GET", "/v1/webhooks/"+created.ID+"/deliveries?limit=1", nil).JSON(t, &one)
+	if len(one.Items) != 1 || one.NextBefore != one.Items[0].ID {
+		t.Fatalf("first page of one: %+v", one)
+	}
+	apiCall(t, s, auditor, "GET", "/v1/webhooks/"+created.ID+"/deliveries?limit=1&before="+jsonNumber(one.NextBefore), nil).JSON(t, &older)
+	if len(older.Items) != 1 || older.Items[0].ID >= one.Items[0].ID {
+		t.Errorf("older page: %+v after %+v", older, one)
+	}
+	if r := apiCall(t, s, auditor, "GET", "/v1/webhooks/"+created.ID+"/deliveries?limit=0", nil); r.Status != http.StatusBadRequest ||
+		!strings.Contains(string(r.Body), `"field":"limit","rule":"range"`) {
+		t.Errorf("limit=0: %d %s", r.Status, r.Body)
+	}
+	mustContain(t, "webhook deliveries", mustSucceed(t, cliFor(t, s, auditor)("webhook", "deliveries", created.ID), "webhook deliveries").stdout,
+		"delivered", "failed", "receiver down", id)
+
+	// Removed: disabled and kept, its deliverer ends.
+	out = mustSucceed(t, adminCLI("webhook", "remove", created.ID), "webhook remove")
+	mustContain(t, "webhook remove", out.stdout, created.ID, "removed")
+	pollUntil(t, wait, "the deliverer ended", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		d, err := s.Temporal.DescribeWorkflow(ctx, webhooks.WorkflowID(created.ID), "")
+		return err == nil && d.RawResponse.GetWorkflowExecutionInfo().GetStatus() != enums.WORKFLOW_EXECUTION_STATUS_RUNNING
+	})
+	mustContain(t, "webhook list", mustSucceed(t, adminCLI("webhook", "list"), "webhook list").stdout, created.ID, "removed", "tableau de bord régional")
+	if r := apiCall(t, s, admin, "DELETE", "/v1/webhooks/WH-AAAAAAAAAAAAAAAA", nil); r.Status != http.StatusNotFound {
+		t.Errorf("removing an unknown subscription: %d %s", r.Status, r.Body)
+	}
+}
+
+func jsonNumber(n int64) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
