@@ -217,3 +217,85 @@ func jsonNumber(n int64) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+// A delivery refused for longer than the retry time is given up, recorded
+// so, and the subscriber's next events go out in order; a subscription to
+// some events gets those only.
+func TestWebhookGivenUpAfterRetryTime(t *testing.T) {
+	s := testenv.NewStack(t, testenv.StackOptions{Rules: calmRules(), Webhooks: webhooks.Settings{RetryFor: 2 * time.Second}})
+	admin := s.Token(testenv.Admin)
+	var mu sync.Mutex
+	secrets := map[string]string{}
+	got := map[string][]webhooks.Message{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		defer mu.Unlock()
+		if err := webhooks.Verify(secrets[r.URL.Path], r.Header, body, time.Now()); err != nil {
+			t.Errorf("%s: %v", r.URL.Path, err)
+		}
+		var m webhooks.Message
+		_ = json.Unmarshal(body, &m)
+		if m.Data.Seq == 1 { // this receiver cannot take the submission
+			http.Error(w, "unknown event", http.StatusUnprocessableEntity)
+			return
+		}
+		got[r.URL.Path] = append(got[r.URL.Path], m)
+	}))
+	t.Cleanup(srv.Close)
+	subscribe := func(path string, events ...string) string {
+		var c webhooks.Created
+		r := apiCall(t, s, admin, "POST", "/v1/webhooks", webhooks.Input{URL: srv.URL + path, Events: events})
+		r.JSON(t, &c)
+		if r.Status != http.StatusCreated {
+			t.Fatalf("subscribe %s: %d %s", path, r.Status, r.Body)
+		}
+		mu.Lock()
+		secrets[path] = c.Secret
+		mu.Unlock()
+		return c.ID
+	}
+	all, decisions := subscribe("/all"), subscribe("/decisions", lifecycle.EventApproved, lifecycle.EventRejected)
+
+	id := submitAs(t, s, testenv.Applicant, testenv.ExampleDossier(t))
+	fullPath(t, s, id)
+	s.WaitClosed(id, wait)
+	journal := journalOf(t, s, id)
+	pollUntil(t, wait, "every event but the first delivered", func() bool {
+		mu.Lock()
+		defer mu.Unlock()
+		return len(got["/all"]) >= len(journal)-1 && len(got["/decisions"]) >= 1
+	})
+	mu.Lock()
+	var seqs []int
+	for _, m := range got["/all"] {
+		seqs = append(seqs, m.Data.Seq)
+	}
+	if len(seqs) != len(journal)-1 || !slices.IsSorted(seqs) || seqs[0] != 2 {
+		t.Errorf("delivered to /all: seqs %v, want 2 to %d in order", seqs, len(journal))
+	}
+	if d := got["/decisions"]; len(d) != 1 || d[0].Type != lifecycle.EventApproved {
+		t.Errorf("delivered to /decisions: %+v, want the approval only", d)
+	}
+	mu.Unlock()
+
+	var page webhooks.Deliveries
+	apiCall(t, s, admin, "GET", "/v1/webhooks/"+all+"/deliveries?limit=500", nil).JSON(t, &page)
+	slices.Reverse(page.Items)
+	var first []string
+	for _, d := range page.Items {
+		if d.Seq == 1 {
+			first = append(first, d.Outcome)
+			if d.Outcome == store.WebhookGivenUp && (d.HTTPStatus != 0 || !strings.Contains(d.Error, "EXPECTCT_WEBHOOK_RETRY_FOR")) {
+				t.Errorf("given up attempt: %+v", d)
+			}
+		}
+	}
+	if len(first) < 2 || first[len(first)-1] != store.WebhookGivenUp || first[0] != store.WebhookFailed {
+		t.Errorf("attempts at seq 1: %v, want failures then given_up", first)
+	}
+	apiCall(t, s, admin, "GET", "/v1/webhooks/"+decisions+"/deliveries", nil).JSON(t, &page)
+	if len(page.Items) != 1 || page.Items[0].EventType != lifecycle.EventApproved || page.Items[0].Outcome != store.WebhookDelivered {
+		t.Errorf("deliveries of the decisions' subscription: %+v", page.Items)
+	}
+}
