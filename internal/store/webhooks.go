@@ -241,28 +241,23 @@ func (s *Store) WebhookDeliveries(ctx context.Context, subscriptionID string, q 
 	return list, next, nil
 }
 
-// LockWebhookDeliverer holds a session lock on a subscriber for as long as
-// the returned release is not called, so two deliverers (an activity that
-// timed out still running and its retry) never post to it at once. ok is
-// false when another holds it.
-func (s *Store) LockWebhookDeliverer(ctx context.Context, subscriptionID string) (release func(), ok bool, err error) {
-	conn, err := s.Pool.Acquire(ctx)
+// LeaseWebhook lets one delivery round (token) post to a subscriber for
+// the given time; ok is false while another round's lease runs. The same
+// token renews its own lease.
+func (s *Store) LeaseWebhook(ctx context.Context, subscriptionID, token string, d time.Duration) (ok bool, err error) {
+	tag, err := s.Pool.Exec(ctx, `UPDATE webhook_subscriptions SET lease_token = $2, lease_until = now() + make_interval(secs => $3)
+		WHERE id = $1 AND (lease_until IS NULL OR lease_until < now() OR lease_token = $2)`, subscriptionID, token, d.Seconds())
 	if err != nil {
-		return nil, false, unavailable(err)
+		return false, unavailable(err)
 	}
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtext('expectct.webhook.' || $1))`, subscriptionID).Scan(&ok); err != nil || !ok {
-		conn.Release()
-		return nil, false, unavailable(err)
-	}
-	return func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		if _, err := conn.Exec(ctx, `SELECT pg_advisory_unlock(hashtext('expectct.webhook.' || $1))`, subscriptionID); err != nil {
-			// A lock that could not be released dies with its session.
-			_ = conn.Conn().Close(ctx)
-		}
-		conn.Release()
-	}, true, nil
+	return tag.RowsAffected() == 1, nil
+}
+
+// ReleaseWebhook ends a round's lease, if it still holds it.
+func (s *Store) ReleaseWebhook(ctx context.Context, subscriptionID, token string) error {
+	_, err := s.Pool.Exec(ctx, `UPDATE webhook_subscriptions SET lease_token = NULL, lease_until = NULL
+		WHERE id = $1 AND lease_token = $2`, subscriptionID, token)
+	return unavailable(err)
 }
 
 func truncateText(s string, n int) string {

@@ -114,14 +114,25 @@ func (a *Activities) DeliverWebhooks(ctx context.Context, subscriptionID string)
 	if err != nil {
 		return round, err
 	}
-	release, ok, err := a.Store.LockWebhookDeliverer(ctx, subscriptionID)
+	// The lease runs to this round's deadline, past which Temporal's own
+	// timeout has cancelled it: a retry started meanwhile (a heartbeat
+	// missed) waits rather than post alongside it.
+	info := activity.GetInfo(ctx)
+	token := fmt.Sprintf("%s/%s/%d", info.WorkflowExecution.RunID, info.ActivityID, info.Attempt)
+	ok, err := a.Store.LeaseWebhook(ctx, subscriptionID, token, time.Until(info.Deadline)+time.Second)
 	if err != nil {
 		return round, err
 	}
 	if !ok {
-		return round, temporal.NewApplicationError("another deliverer is posting to "+subscriptionID, ErrDelivererBusy)
+		return round, temporal.NewApplicationError("another delivery round is posting to "+subscriptionID, ErrDelivererBusy)
 	}
-	defer release()
+	defer func() {
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := a.Store.ReleaseWebhook(ctx, subscriptionID, token); err != nil {
+			a.log().Warn("webhook lease not released; it runs out at the round's deadline", "subscription", subscriptionID, "error", err)
+		}
+	}()
 	d := &deliverer{a: a, set: set, sub: sub, secret: secret, until: time.Now().Add(set.IdleWait), round: &round}
 	for {
 		progress, failing, err := d.pass(ctx)

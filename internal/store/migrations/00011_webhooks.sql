@@ -18,6 +18,11 @@ CREATE TABLE webhook_subscriptions (
     created_by  text NOT NULL,
     disabled_at timestamptz,
     disabled_by text,
+    -- The delivery round posting to the subscriber holds the lease until
+    -- its own deadline: a retry started while a round Temporal gave up on
+    -- still runs waits for it, so two rounds never post at once.
+    lease_token text,
+    lease_until timestamptz,
     CHECK ((disabled_at IS NULL) = (disabled_by IS NULL))
 );
 
