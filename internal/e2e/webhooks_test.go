@@ -298,4 +298,19 @@ func TestWebhookGivenUpAfterRetryTime(t *testing.T) {
 	if len(page.Items) != 1 || page.Items[0].EventType != lifecycle.EventApproved || page.Items[0].Outcome != store.WebhookDelivered {
 		t.Errorf("deliveries of the decisions' subscription: %+v", page.Items)
 	}
+
+	// A removal the deliverer finds by itself (no cancellation reached it)
+	// completes it; that run is the deliverer's committed history.
+	ctx, cancel := context.WithTimeout(context.Background(), wait)
+	defer cancel()
+	if _, err := s.Store.DisableWebhook(ctx, all, testenv.Admin.ID); err != nil {
+		t.Fatal(err)
+	}
+	var res any
+	if err := s.Temporal.GetWorkflow(ctx, webhooks.WorkflowID(all), "").Get(ctx, &res); err != nil {
+		t.Fatalf("the deliverer of a removed subscription: %v", err)
+	}
+	if testenv.WritingHistories() {
+		testenv.WriteHistory(t, s.Temporal, webhooks.WorkflowID(all), webhooks.HistoryName)
+	}
 }

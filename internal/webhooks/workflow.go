@@ -18,6 +18,12 @@ import (
 // WorkflowName is the registered name of the deliverer workflow.
 const WorkflowName = "WebhookDeliverer"
 
+// HistoryName names the deliverer's committed history
+// (testdata/histories/webhook_deliverer.json), recorded by the end-to-end
+// tests with EXPECTCT_WRITE_HISTORIES=1 and replayed with the
+// application's.
+const HistoryName = "webhook_deliverer"
+
 // maxRounds bounds the rounds of one run even when Temporal does not
 // suggest continuing as new: each idle round adds a few events.
 const maxRounds = 200
