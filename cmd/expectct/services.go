@@ -298,7 +298,8 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 	} else {
 		log.Warn("EXPECTCT_CHECKPOINT_KEY is not set: no signed checkpoints are taken, so a rewrite of the database by its owner would go unseen once Temporal's histories are gone (docs/operations.md, \"Signed checkpoints\")")
 	}
-	hooks := &webhooks.Activities{Store: st, Log: log, Settings: webhooks.Settings{RetryFor: cfg.WebhookRetryFor}}
+	hooks := &webhooks.Activities{Store: st, Log: log, Settings: webhooks.Settings{RetryFor: cfg.WebhookRetryFor},
+		Outcomes: webhooks.OutcomeCounter(reg)}
 	w := worker.New(c, cfg.TaskQueue, acts, hooks)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)

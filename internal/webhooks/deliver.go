@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -62,6 +63,26 @@ type Activities struct {
 	// HTTP posts the messages; nil means a client that follows no redirect.
 	HTTP *http.Client
 	Log  *slog.Logger
+	// Outcomes counts the attempts by outcome (OutcomeCounter); nil counts
+	// nothing.
+	Outcomes *prometheus.CounterVec
+}
+
+// OutcomeCounter registers on reg the counter of delivery attempts by
+// outcome: delivered, failed, given_up.
+func OutcomeCounter(reg prometheus.Registerer) *prometheus.CounterVec {
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "expectct_webhook_deliveries_total",
+		Help: "Webhook delivery attempts by outcome: delivered, failed (retried with backoff), given_up (EXPECTCT_WEBHOOK_RETRY_FOR spent).",
+	}, []string{"outcome"})
+	reg.MustRegister(c)
+	return c
+}
+
+func (a *Activities) count(outcome string) {
+	if a.Outcomes != nil {
+		a.Outcomes.WithLabelValues(outcome).Inc()
+	}
 }
 
 // Round is what one delivery round did.
@@ -234,6 +255,7 @@ func (d *deliverer) deliver(ctx context.Context, e store.Entry) (done bool, why 
 			return false, "", err
 		}
 		d.round.GivenUp++
+		d.a.count(rec.Outcome)
 		d.a.log().Warn("webhook delivery given up", "subscription", d.sub.ID, "application_id", e.ApplicationID, "seq", e.Seq, "attempts", n)
 		return true, "", nil
 	}
@@ -249,6 +271,7 @@ func (d *deliverer) deliver(ctx context.Context, e store.Entry) (done bool, why 
 	if err := d.a.Store.RecordWebhookDelivery(ctx, rec); err != nil {
 		return false, "", err
 	}
+	d.a.count(rec.Outcome)
 	if failure != "" {
 		d.a.log().Info("webhook delivery failed", "subscription", d.sub.ID, "application_id", e.ApplicationID, "seq", e.Seq,
 			"attempt", rec.Attempt, "status", status, "error", failure)
