@@ -228,6 +228,10 @@ func TestWebhookGivenUpAfterRetryTime(t *testing.T) {
 	secrets := map[string]string{}
 	got := map[string][]webhooks.Message{}
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/moved" { // a redirection is not followed: the event would go elsewhere
+			http.Redirect(w, r, "/all", http.StatusTemporaryRedirect)
+			return
+		}
 		body, _ := io.ReadAll(r.Body)
 		mu.Lock()
 		defer mu.Unlock()
@@ -256,6 +260,7 @@ func TestWebhookGivenUpAfterRetryTime(t *testing.T) {
 		return c.ID
 	}
 	all, decisions := subscribe("/all"), subscribe("/decisions", lifecycle.EventApproved, lifecycle.EventRejected)
+	moved := subscribe("/moved", lifecycle.EventApproved)
 
 	id := submitAs(t, s, testenv.Applicant, testenv.ExampleDossier(t))
 	fullPath(t, s, id)
@@ -297,6 +302,16 @@ func TestWebhookGivenUpAfterRetryTime(t *testing.T) {
 	apiCall(t, s, admin, "GET", "/v1/webhooks/"+decisions+"/deliveries", nil).JSON(t, &page)
 	if len(page.Items) != 1 || page.Items[0].EventType != lifecycle.EventApproved || page.Items[0].Outcome != store.WebhookDelivered {
 		t.Errorf("deliveries of the decisions' subscription: %+v", page.Items)
+	}
+
+	pollUntil(t, wait, "the redirected delivery given up", func() bool {
+		apiCall(t, s, admin, "GET", "/v1/webhooks/"+moved+"/deliveries", nil).JSON(t, &page)
+		return len(page.Items) > 0 && page.Items[0].Outcome == store.WebhookGivenUp
+	})
+	for _, d := range page.Items[1:] {
+		if d.Outcome != store.WebhookFailed || d.HTTPStatus != http.StatusTemporaryRedirect || d.EventType != lifecycle.EventApproved {
+			t.Errorf("redirected delivery: %+v, want failed with 307", d)
+		}
 	}
 
 	// A removal the deliverer finds by itself (no cancellation reached it)

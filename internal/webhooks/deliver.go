@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -212,6 +213,9 @@ func (d *deliverer) pass(ctx context.Context) (progress bool, failing []string, 
 			return progress, failing, err
 		}
 		for _, e := range rows {
+			if time.Now().After(d.until) {
+				break
+			}
 			ok, why, err := d.deliver(ctx, e)
 			if err != nil {
 				return progress, failing, err
@@ -303,6 +307,12 @@ func (d *deliverer) post(ctx context.Context, e store.Entry, id string, now time
 	req.Header.Set(HeaderTimestamp, fmt.Sprint(now.Unix()))
 	req.Header.Set(HeaderSignature, sig)
 	resp, err := d.a.client().Do(req)
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		// Without the URL, which auditors reading the deliveries need not
+		// see (it may carry the receiver's own token).
+		return 0, uerr.Err.Error()
+	}
 	if err != nil {
 		return 0, err.Error()
 	}

@@ -11,6 +11,7 @@ import (
 	"crypto/rand"
 	"encoding/base32"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
@@ -45,8 +46,8 @@ const (
 func (in Input) Validate() error {
 	var fields []dossier.FieldError
 	if err := dossier.ValidateStruct(in); err != nil {
-		ve, ok := err.(*dossier.ValidationError)
-		if !ok {
+		var ve *dossier.ValidationError
+		if !errors.As(err, &ve) {
 			return err
 		}
 		fields = append(fields, ve.Fields...)
