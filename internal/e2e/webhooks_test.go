@@ -89,8 +89,24 @@ func TestWebhooksDeliveredInOrderAfterRefusals(t *testing.T) {
 		!strings.Contains(string(r.Body), `"field":"url","rule":"webhook_url"`) {
 		t.Errorf("invalid subscription: %d %s", r.Status, r.Body)
 	}
-	if r := apiCall(t, s, auditor, "POST", "/v1/webhooks", map[string]any{"url": srv.URL}); r.Status != http.StatusForbidden {
-		t.Errorf("auditor subscribing: %d, want 403: %s", r.Status, r.Body)
+	for _, c := range []struct {
+		who          lifecycle.Actor
+		method, path string
+	}{
+		{testenv.Auditor, "POST", "/v1/webhooks"},
+		{testenv.Auditor, "GET", "/v1/webhooks"},
+		{testenv.Auditor, "DELETE", "/v1/webhooks/WH-AAAAAAAAAAAAAAAA"},
+		{testenv.Instructor, "GET", "/v1/webhooks/WH-AAAAAAAAAAAAAAAA/deliveries"},
+	} {
+		if r := apiCall(t, s, s.Token(c.who), c.method, c.path, map[string]any{"url": srv.URL}); r.Status != http.StatusForbidden {
+			t.Errorf("%s %s as %s: %d, want 403: %s", c.method, c.path, c.who.Role, r.Status, r.Body)
+		}
+	}
+	// The history does not show refusals: the attempts table does.
+	var refused int
+	if err := s.Store.Pool.QueryRow(context.Background(), `SELECT count(*) FROM attempts
+		WHERE action IN ('webhook_manage', 'webhook_deliveries') AND http_status = 403`).Scan(&refused); err != nil || refused != 4 {
+		t.Errorf("refused webhook attempts recorded: %d (%v), want 4", refused, err)
 	}
 
 	adminCLI := cliFor(t, s, admin)
