@@ -12,8 +12,10 @@ import (
 	"testing"
 	"time"
 
+	commonpb "go.temporal.io/api/common/v1"
 	"go.temporal.io/api/enums/v1"
 
+	"github.com/daect/expectct/internal/codec"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/store"
 	"github.com/daect/expectct/internal/testenv"
@@ -213,6 +215,27 @@ func TestWebhooksDeliveredInOrderAfterRefusals(t *testing.T) {
 	}
 	mustContain(t, "webhook deliveries", mustSucceed(t, cliFor(t, s, auditor)("webhook", "deliveries", created.ID), "webhook deliveries").stdout,
 		"delivered", "failed", "receiver down", id)
+
+	// What the deliverer sends through Temporal is sealed like the rest.
+	sealed := 0
+	for _, ev := range testenv.WorkflowHistory(t, s.Temporal, webhooks.WorkflowID(created.ID)).GetEvents() {
+		var payloads []*commonpb.Payload
+		payloads = append(payloads, ev.GetWorkflowExecutionStartedEventAttributes().GetInput().GetPayloads()...)
+		payloads = append(payloads, ev.GetActivityTaskScheduledEventAttributes().GetInput().GetPayloads()...)
+		payloads = append(payloads, ev.GetActivityTaskCompletedEventAttributes().GetResult().GetPayloads()...)
+		for _, d := range ev.GetMarkerRecordedEventAttributes().GetDetails() { // the settings' local activity
+			payloads = append(payloads, d.GetPayloads()...)
+		}
+		for _, p := range payloads {
+			if !codec.IsSealed(p) {
+				t.Errorf("event %d %s: a payload in clear", ev.GetEventId(), ev.GetEventType())
+			}
+			sealed++
+		}
+	}
+	if sealed < 3 {
+		t.Errorf("%d sealed payloads in the deliverer's history, want its input, its settings and its round's", sealed)
+	}
 
 	// Removed: disabled and kept, its deliverer ends.
 	out = mustSucceed(t, adminCLI("webhook", "remove", created.ID), "webhook remove")
