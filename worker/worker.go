@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/daect/expectct/activities"
+	"github.com/daect/expectct/internal/webhooks"
 	"github.com/daect/expectct/workflows"
 )
 
@@ -23,9 +24,10 @@ import (
 const DefaultTaskQueue = "expectct"
 
 // New builds a worker on the task queue with every workflow and activity
-// registered. Call Run (blocks until interrupted) or Start/Stop on it; Stop
+// registered: the application's, and the webhook deliverers' when hooks is
+// not nil. Call Run (blocks until interrupted) or Start/Stop on it; Stop
 // waits for running activities up to the stop timeout.
-func New(c client.Client, taskQueue string, acts *activities.Activities) sdkworker.Worker {
+func New(c client.Client, taskQueue string, acts *activities.Activities, hooks *webhooks.Activities) sdkworker.Worker {
 	w := sdkworker.New(c, taskQueue, sdkworker.Options{
 		// Let an activity that is writing a transition or sending an e-mail
 		// finish when the process is asked to stop.
@@ -33,6 +35,9 @@ func New(c client.Client, taskQueue string, acts *activities.Activities) sdkwork
 	})
 	Register(w)
 	w.RegisterActivity(acts)
+	if hooks != nil {
+		w.RegisterActivity(hooks)
+	}
 	return w
 }
 
@@ -43,6 +48,7 @@ func Register(r interface {
 }) {
 	r.RegisterWorkflowWithOptions(workflows.Application, workflow.RegisterOptions{Name: workflows.WorkflowName})
 	r.RegisterWorkflowWithOptions(workflows.Checkpoint, workflow.RegisterOptions{Name: workflows.CheckpointWorkflowName})
+	r.RegisterWorkflowWithOptions(webhooks.Deliverer, workflow.RegisterOptions{Name: webhooks.WorkflowName})
 }
 
 // CheckpointScheduleID is the ID of the schedule that signs checkpoints for

@@ -41,6 +41,7 @@ func clientCommands(g *globals) []*cobra.Command {
 		embassyCmd(g),
 		mailCmd(g),
 		peopleCmd(g),
+		webhookCmd(g),
 		loginCmd(g),
 		logoutCmd(),
 		whoamiCmd(g),

@@ -37,6 +37,7 @@ import (
 	"github.com/daect/expectct/internal/outbox"
 	"github.com/daect/expectct/internal/rules"
 	"github.com/daect/expectct/internal/store"
+	"github.com/daect/expectct/internal/webhooks"
 	"github.com/daect/expectct/worker"
 )
 
@@ -299,11 +300,18 @@ func runWorker(ctx context.Context, cfg *config.Config, log *slog.Logger) error 
 	} else {
 		log.Warn("EXPECTCT_CHECKPOINT_KEY is not set: no signed checkpoints are taken, so a rewrite of the database by its owner would go unseen once Temporal's histories are gone (docs/operations.md, \"Signed checkpoints\")")
 	}
-	w := worker.New(c, cfg.TaskQueue, acts)
+	hooks := &webhooks.Activities{Store: st, Log: log, Settings: webhooks.Settings{RetryFor: cfg.WebhookRetryFor},
+		Outcomes: webhooks.OutcomeCounter(reg)}
+	w := worker.New(c, cfg.TaskQueue, acts, hooks)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("start worker: %w", err)
 	}
 	defer w.Stop()
+	n, err := webhooks.Ensure(ctx, c, st, cfg.TaskQueue)
+	if err != nil {
+		return err
+	}
+	log.Info("webhook deliverers running", "subscriptions", n, "retry_for", cfg.WebhookRetryFor.String())
 	if key != nil {
 		if err := worker.EnsureCheckpointSchedule(ctx, c, cfg.TaskQueue, cfg.CheckpointInterval); err != nil {
 			return err

@@ -68,7 +68,7 @@ func newStackOn(t *testing.T, server *devstack.TemporalServer) *stack {
 	tq := "audit-" + unique()
 	// E-mails stay in the outbox: no relay runs, the audit reads no mail.
 	w := worker.New(c, tq, &activities.Activities{Store: st, Secretariat: "secretariat@example.org",
-		Log: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		Log: slog.New(slog.NewTextHandler(io.Discard, nil))}, nil)
 	if err := w.Start(); err != nil {
 		t.Fatalf("start worker: %v", err)
 	}

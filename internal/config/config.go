@@ -52,6 +52,9 @@ type Config struct {
 	CheckpointPublicKeys string
 	CheckpointInterval   time.Duration
 
+	// WebhookRetryFor is how long a failing webhook delivery is retried.
+	WebhookRetryFor time.Duration
+
 	Listen string
 	// PublicURL is the API's address as the public reaches it: letters
 	// print their verification address under it.
@@ -166,6 +169,7 @@ func (c *Config) Vars() []Var {
 		{"EXPECTCT_CHECKPOINT_KEY", "checkpoint-key", "", "worker: base64 Ed25519 seed signing the checkpoints of every chain (`expectct checkpoint-key` makes one); empty: no checkpoints are taken", &c.CheckpointKey},
 		{"EXPECTCT_CHECKPOINT_PUBLIC_KEYS", "checkpoint-public-keys", "", "api: base64 Ed25519 public keys audit verify checks checkpoints with, comma-separated (the current key's and the older ones' during a rotation)", &c.CheckpointPublicKeys},
 		{"EXPECTCT_CHECKPOINT_INTERVAL", "checkpoint-interval", "1h", "worker: how often the heads of every chain are signed (a Temporal schedule; nothing is stored when no chain moved)", &c.CheckpointInterval},
+		{"EXPECTCT_WEBHOOK_RETRY_FOR", "webhook-retry-for", "72h", "worker: how long a webhook delivery the receiver refuses (or that cannot reach it) is retried, with backoff up to 10 minutes, before it is given up and the subscriber's next events go out", &c.WebhookRetryFor},
 		{"EXPECTCT_CODEC_CORS_ORIGINS", "codec-cors-origins", "", "api: Temporal Web UI origins (scheme://host:port, comma-separated) allowed to call the codec endpoint /v1/codec/decode from a browser", &c.CodecCORS},
 		{"EXPECTCT_RULES_FILE", "rules-file", "", "programme rules YAML (empty: the embedded defaults)", &c.RulesFile},
 		{"EXPECTCT_MAX_BODY_BYTES", "max-body-bytes", "1048576", "largest request body the API reads", &c.MaxBodyBytes},
@@ -247,6 +251,9 @@ func (c *Config) Check() error {
 		if r.rate > 0 && r.burst < 1 {
 			return fmt.Errorf("%s_BURST=%d: at least 1 when %s is set", r.env, r.burst, r.env)
 		}
+	}
+	if c.WebhookRetryFor <= 0 {
+		return fmt.Errorf("EXPECTCT_WEBHOOK_RETRY_FOR=%s: a positive duration expected", c.WebhookRetryFor)
 	}
 	if _, err := c.TrustedProxyPrefixes(); err != nil {
 		return fmt.Errorf("EXPECTCT_TRUSTED_PROXIES: %w", err)

@@ -30,6 +30,7 @@ import (
 	"github.com/daect/expectct/internal/outbox"
 	"github.com/daect/expectct/internal/rules"
 	"github.com/daect/expectct/internal/store"
+	"github.com/daect/expectct/internal/webhooks"
 	"github.com/daect/expectct/worker"
 	"github.com/daect/expectct/workflows"
 )
@@ -65,6 +66,7 @@ type Stack struct {
 	granted  map[string]bool
 
 	checkpoints *checkpoint.Key
+	webhooks    webhooks.Settings
 }
 
 // Checkpoint runs the checkpoint workflow once on the stack's worker, as
@@ -103,7 +105,15 @@ type StackOptions struct {
 	// checkpoints with (its schedule created, first run at once) and the
 	// one its API checks them with.
 	Checkpoints *checkpoint.Key
+	// Webhooks are the webhook deliverers' timings; zero fields take
+	// FastWebhooks'.
+	Webhooks webhooks.Settings
 }
+
+// FastWebhooks are webhook timings short enough for end-to-end tests: a
+// failed delivery is retried after 200 ms, then at most every second.
+var FastWebhooks = webhooks.Settings{RetryFor: time.Minute, Backoff: 200 * time.Millisecond, MaxBackoff: time.Second,
+	IdleWait: 5 * time.Second, Poll: 100 * time.Millisecond, Timeout: 5 * time.Second}
 
 // FastRules are the default rules with timers short enough for end-to-end tests.
 func FastRules() rules.Rules {
@@ -135,11 +145,17 @@ func (s *Stack) StartWorker() sdkworker.Worker {
 	if s.checkpoints != nil {
 		acts.Checkpoint = s.checkpoints
 	}
-	w := worker.New(s.Temporal, s.TaskQueue, acts)
+	hooks := &webhooks.Activities{Store: s.Store, Settings: s.webhooks, Log: quiet}
+	w := worker.New(s.Temporal, s.TaskQueue, acts, hooks)
 	if err := w.Start(); err != nil {
 		s.T.Fatalf("start worker: %v", err)
 	}
 	s.T.Cleanup(w.Stop)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := webhooks.Ensure(ctx, s.Temporal, s.Store, s.TaskQueue); err != nil {
+		s.T.Fatal(err)
+	}
 	if s.checkpoints != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()

@@ -14,6 +14,7 @@ import (
 	"github.com/daect/expectct/internal/identity"
 	"github.com/daect/expectct/internal/letters"
 	"github.com/daect/expectct/internal/store"
+	"github.com/daect/expectct/internal/webhooks"
 )
 
 // Servers says what NewStackOn connects a stack to instead of NewStack's
@@ -55,7 +56,8 @@ func NewStackOn(t testing.TB, opts StackOptions, on Servers) *Stack {
 	}
 	c := Client(t, srv, opts.Codec)
 	s := &Stack{T: t, Store: st, DBURL: dbURL, Temporal: c, Mailpit: StartMailpitWith(t, opts.Mailpit),
-		TaskQueue: "expectct-test-" + randomHex(6), Rules: FastRules(), OIDC: on.OIDC, checkpoints: opts.Checkpoints}
+		TaskQueue: "expectct-test-" + randomHex(6), Rules: FastRules(), OIDC: on.OIDC, checkpoints: opts.Checkpoints,
+		webhooks: withFastWebhooks(opts.Webhooks)}
 	if s.OIDC == nil {
 		s.OIDC = OIDC(t)
 	}
@@ -86,4 +88,17 @@ func NewStackOn(t testing.TB, opts StackOptions, on Servers) *Stack {
 	s.API = httptest.NewServer(s.Server.Handler())
 	t.Cleanup(s.API.Close)
 	return s
+}
+
+// withFastWebhooks fills the zero fields of a test's webhook timings from
+// FastWebhooks.
+func withFastWebhooks(w webhooks.Settings) webhooks.Settings {
+	f := FastWebhooks
+	for _, p := range []struct{ v, def *time.Duration }{{&w.RetryFor, &f.RetryFor}, {&w.Backoff, &f.Backoff},
+		{&w.MaxBackoff, &f.MaxBackoff}, {&w.IdleWait, &f.IdleWait}, {&w.Poll, &f.Poll}, {&w.Timeout, &f.Timeout}} {
+		if *p.v <= 0 {
+			*p.v = *p.def
+		}
+	}
+	return w
 }
