@@ -113,13 +113,14 @@ const (
 	ActionPeopleList         Action = "people_list"
 	ActionPeopleGrant        Action = "people_grant"
 	ActionCodecDecode        Action = "codec_decode"
+	ActionExport             Action = "export"
 )
 
 // AllActions lists every action, for the permission matrix.
 var AllActions = []Action{ActionSubmit, ActionRead, ActionList, ActionHistory, ActionOpinion,
 	ActionRequestComplements, ActionComplements, ActionRecommend, ActionDecide, ActionWithdraw,
 	ActionAuditVerify, ActionEmbassyDirectory, ActionEmbassyList, ActionMailFailed,
-	ActionWhoAmI, ActionPeopleList, ActionPeopleGrant, ActionCodecDecode}
+	ActionWhoAmI, ActionPeopleList, ActionPeopleGrant, ActionCodecDecode, ActionExport}
 
 // rolesFor is the permission table of domain.md.
 var rolesFor = map[Action][]Role{
@@ -144,6 +145,7 @@ var rolesFor = map[Action][]Role{
 	// Opening sealed Temporal histories (the Web UI's codec server) shows
 	// personal data: the roles that read the whole record.
 	ActionCodecDecode: {RoleAuditor, RoleAdmin},
+	ActionExport:      {RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
 }
 
 // Allows tells whether the role may perform the action at all (scope aside).
