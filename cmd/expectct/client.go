@@ -36,6 +36,7 @@ func clientCommands(g *globals) []*cobra.Command {
 		reviewCmd(g),
 		decideCmd(g),
 		historyCmd(g),
+		exportCmd(g),
 		auditCmd(g),
 		embassyCmd(g),
 		mailCmd(g),

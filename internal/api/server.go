@@ -106,6 +106,7 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/people/{person}/revocations", lifecycle.ActionPeopleGrant, s.revoke},
 		{"GET", "/v1/directory/journal", lifecycle.ActionPeopleList, s.directoryJournal},
 		{"POST", "/v1/codec/decode", lifecycle.ActionCodecDecode, s.decodePayloads},
+		{"GET", "/v1/exports/applications", lifecycle.ActionExport, s.export},
 	}, steps...)
 }
 
@@ -201,6 +202,11 @@ func (s *Server) authenticated(rt route) http.Handler {
 		if err == nil {
 			r.Body = http.MaxBytesReader(w, r.Body, cmp.Or(bodyLimits[rt.method+" "+rt.path], s.MaxBodyBytes))
 			status, body, err = rt.handle(req)
+		}
+		if stream, ok := body.(streamed); ok && err == nil {
+			if err = stream(w); err == nil {
+				return
+			}
 		}
 		if err != nil {
 			p := fromError(err)
