@@ -7,6 +7,7 @@
 package exports
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -139,6 +140,10 @@ func ParseQuery(q url.Values, now time.Time) (Format, Filter, error) {
 		}
 	}
 	if len(bad) > 0 {
+		// Sorted as the dossier's errors are: by parameter, then rule.
+		slices.SortStableFunc(bad, func(a, b dossier.FieldError) int {
+			return cmp.Or(strings.Compare(a.Field, b.Field), strings.Compare(a.Rule, b.Rule))
+		})
 		return "", Filter{}, &dossier.ValidationError{Kind: dossier.KindInvalid, Fields: bad}
 	}
 	return format, f, nil
