@@ -29,7 +29,14 @@ func (s *Server) export(r *request) (int, any, error) {
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, streamed(func(w http.ResponseWriter) error {
+	return http.StatusOK, s.streamExport(r, s.Store, format, f), nil
+}
+
+// streamExport writes the export from src as it is read. A failure before
+// the first chunk is sent is returned, and answered as a problem; after it,
+// the connection is broken off.
+func (s *Server) streamExport(r *request, src exports.Source, format exports.Format, f exports.Filter) streamed {
+	return func(w http.ResponseWriter) error {
 		out := &startOnWrite{w: w, rc: http.NewResponseController(w), start: func(h http.Header) {
 			h.Set("Content-Type", format.ContentType())
 			h.Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": format.FileName(s.Now())}))
@@ -37,7 +44,7 @@ func (s *Server) export(r *request) (int, any, error) {
 			h.Set("X-Content-Type-Options", "nosniff")
 		}}
 		buf := bufio.NewWriterSize(out, exportChunk)
-		n, err := exports.Export(r.Context(), s.Store, format, f, buf)
+		n, err := exports.Export(r.Context(), src, format, f, buf)
 		if err == nil {
 			err = buf.Flush()
 		}
@@ -61,7 +68,7 @@ func (s *Server) export(r *request) (int, any, error) {
 		// The status line is gone: breaking the connection is the only way
 		// left to tell the client the file is incomplete (no final chunk).
 		panic(http.ErrAbortHandler)
-	}), nil
+	}
 }
 
 // startOnWrite sends the headers with the first bytes of the body, so that

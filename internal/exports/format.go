@@ -1,6 +1,7 @@
 package exports
 
 import (
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"io"
@@ -29,10 +30,14 @@ func NewWriter(format Format, w io.Writer) RowWriter {
 		enc.SetEscapeHTML(false)
 		return &jsonlWriter{enc: enc}
 	}
-	c := csv.NewWriter(w)
-	c.Comma = ';'
-	c.UseCRLF = true
-	return &csvWriter{w: w, c: c}
+	cw := &csvWriter{w: w}
+	// Each row is encoded on its own, then handed to w: csv.Writer would
+	// take a *bufio.Writer given to it for its own buffer and flush it at
+	// every row, leaving w no say in when bytes leave.
+	cw.c = csv.NewWriter(&cw.row)
+	cw.c.Comma = ';'
+	cw.c.UseCRLF = true
+	return cw
 }
 
 // csvHeader names the CSV's columns in French, in the order of csvRecord.
@@ -52,6 +57,7 @@ var csvHeader = []string{
 type csvWriter struct {
 	w   io.Writer
 	c   *csv.Writer
+	row bytes.Buffer
 	rec []string
 }
 
@@ -59,7 +65,21 @@ func (cw *csvWriter) Header() error {
 	if _, err := io.WriteString(cw.w, "\uFEFF"); err != nil {
 		return err
 	}
-	return cw.c.Write(csvHeader)
+	return cw.write(csvHeader)
+}
+
+// write encodes one record and hands it to w.
+func (cw *csvWriter) write(rec []string) error {
+	cw.row.Reset()
+	if err := cw.c.Write(rec); err != nil {
+		return err
+	}
+	cw.c.Flush()
+	if err := cw.c.Error(); err != nil {
+		return err
+	}
+	_, err := cw.w.Write(cw.row.Bytes())
+	return err
 }
 
 func (cw *csvWriter) Write(r Row) error {
@@ -71,19 +91,10 @@ func (cw *csvWriter) Write(r Row) error {
 	for _, d := range r.Durations {
 		cw.rec = append(cw.rec, days(d, ','))
 	}
-	if err := cw.c.Write(cw.rec); err != nil {
-		return err
-	}
-	// csv.Writer buffers; flushing each row leaves the buffering to the
-	// caller's writer.
-	cw.c.Flush()
-	return cw.c.Error()
+	return cw.write(cw.rec)
 }
 
-func (cw *csvWriter) Close() error {
-	cw.c.Flush()
-	return cw.c.Error()
-}
+func (cw *csvWriter) Close() error { return nil }
 
 // cell keeps a spreadsheet from reading a text as a formula: a name that
 // begins with =, +, - or @ is prefixed with an apostrophe, which the
