@@ -236,7 +236,7 @@ func csvRecords(t *testing.T, body []byte) [][]string {
 		t.Errorf("%d line ends without CR", bare)
 	}
 	header, _, _ := bytes.Cut(rest, []byte("\r\n"))
-	if !strings.HasPrefix(string(header), "Identifiant;Collectivité;SIREN;Pays;Statut;Version des règles;Montant demandé (EUR);") {
+	if !strings.HasPrefix(string(header), "Identifiant;Collectivité;SIREN;Pays;Statut;Statut (libellé);Version des règles;Montant demandé (EUR);") {
 		t.Errorf("header row: %s", header)
 	}
 	r := csv.NewReader(bytes.NewReader(rest))
@@ -285,7 +285,7 @@ func TestExportApplications(t *testing.T) {
 		t.Errorf("the last row is %s, want the newest application %s", recs[len(recs)-1][0], ran)
 	}
 	closed := byID[seedID(0)]
-	wantClosed := []string{seedID(0), seedNames[0], seedSIRENs[0], "SN", "closed", "2026.1",
+	wantClosed := []string{seedID(0), seedNames[0], seedSIRENs[0], "SN", "closed", "soldé", "2026.1",
 		"3500,00", "3000,00", "3000,00", "2750,50", "2750,50",
 		"01/01/2026 00:30", "01/01/2026 00:31", "10/01/2026 12:30", "21/01/2026 00:30", "24/01/2026 00:30",
 		"12/03/2026 00:30", "17/03/2026 00:30", "22/03/2026 00:30", "26/03/2026 00:30",
@@ -293,7 +293,7 @@ func TestExportApplications(t *testing.T) {
 	if strings.Join(closed, "|") != strings.Join(wantClosed, "|") {
 		t.Errorf("closed application\n got %q\nwant %q", closed, wantClosed)
 	}
-	if got := byID[seedID(3)]; got[1] != seedNames[3] || got[4] != "withdrawn" || got[8] != "" || got[21] != "2,0" || got[22] != "" {
+	if got := byID[seedID(3)]; got[1] != seedNames[3] || got[4] != "withdrawn" || got[5] != "retiré" || got[9] != "" || got[22] != "2,0" || got[23] != "" {
 		t.Errorf("withdrawn application with a quoted, two-line name: %q", got)
 	}
 	if got := byID[seedID(2)]; got[1] != seedNames[2] {
@@ -304,7 +304,7 @@ func TestExportApplications(t *testing.T) {
 		t.Error("names with ; quotes or a line break are not quoted as spreadsheets read them")
 	}
 	rr := byID[ran]
-	if rr[4] != "approved" || rr[6] != "3500,00" || rr[7] != "3000,00" || rr[8] != "2800,00" || rr[9] != "" || rr[15] == "" || rr[16] != "" {
+	if rr[4] != "approved" || rr[5] != "accepté" || rr[7] != "3500,00" || rr[8] != "3000,00" || rr[9] != "2800,00" || rr[10] != "" || rr[16] == "" || rr[17] != "" {
 		t.Errorf("the application run through its workflow: %q", rr)
 	}
 

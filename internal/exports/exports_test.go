@@ -203,7 +203,7 @@ func TestCSV(t *testing.T) {
 			t.Errorf("record %d has %d fields, want %d", i, len(rec), len(csvHeader))
 		}
 	}
-	want := []string{"EXP-AAAAAAAAAAAAAAAA", "Communauté d'agglo « Sud; Nord »\n\"Les Deux-Rives\"", "214401093", "SN", "closed", "2026.1",
+	want := []string{"EXP-AAAAAAAAAAAAAAAA", "Communauté d'agglo « Sud; Nord »\n\"Les Deux-Rives\"", "214401093", "SN", "closed", "soldé", "2026.1",
 		"3500,00", "3000,00", "3000,00", "2750,50", "2750,50",
 		"02/03/2026 10:00", "02/03/2026 10:01", "12/03/2026 10:00", "22/03/2026 10:00", "24/03/2026 16:00",
 		"01/05/2026 11:00", "07/05/2026 11:00", "11/05/2026 11:00", "16/05/2026 11:57", // summer time from 29 March
@@ -215,11 +215,11 @@ func TestCSV(t *testing.T) {
 	if f[1] != "'=HYPERLINK(\"http://x\")" {
 		t.Errorf("a formula name is not neutralised: %q", f[1])
 	}
-	if f[7] != "" || f[8] != "" || f[14] != "" || f[21] != "" {
+	if f[8] != "" || f[9] != "" || f[15] != "" || f[22] != "" {
 		t.Errorf("what was not reached is not empty: %q", f)
 	}
-	if f[20] != "10,0" {
-		t.Errorf("consultation %q", f[20])
+	if f[21] != "10,0" {
+		t.Errorf("consultation %q", f[21])
 	}
 }
 
@@ -379,6 +379,11 @@ func TestParseQuery(t *testing.T) {
 
 func TestStatusesCoverTheSecondPhase(t *testing.T) {
 	got := Statuses()
+	for _, s := range got {
+		if statusLabel(s) == s {
+			t.Errorf("the CSV has no French name for %s", s)
+		}
+	}
 	for _, s := range append(lifecycle.AllStatuses, StatusClosed, StatusRenounced, StatusCancelled) {
 		n := 0
 		for _, g := range got {

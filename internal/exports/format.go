@@ -42,7 +42,7 @@ func NewWriter(format Format, w io.Writer) RowWriter {
 
 // csvHeader names the CSV's columns in French, in the order of csvRecord.
 var csvHeader = []string{
-	"Identifiant", "Collectivité", "SIREN", "Pays", "Statut", "Version des règles",
+	"Identifiant", "Collectivité", "SIREN", "Pays", "Statut", "Statut (libellé)", "Version des règles",
 	"Montant demandé (EUR)", "Montant recommandé (EUR)", "Montant accordé (EUR)", "Montant payable (EUR)", "Montant payé (EUR)",
 	"Date de dépôt", "Date de consultation du poste", "Date de l'avis", "Date de la recommandation", "Date de la décision",
 	"Date du compte rendu", "Date d'acceptation du compte rendu", "Date de l'ordre de paiement", "Date du paiement (soldé)",
@@ -83,7 +83,7 @@ func (cw *csvWriter) write(rec []string) error {
 }
 
 func (cw *csvWriter) Write(r Row) error {
-	cw.rec = append(cw.rec[:0], r.ApplicationID, cell(r.Collectivite), r.SIREN, r.Country, r.Status, cell(r.RulesVersion),
+	cw.rec = append(cw.rec[:0], r.ApplicationID, cell(r.Collectivite), r.SIREN, r.Country, r.Status, statusLabel(r.Status), cell(r.RulesVersion),
 		frMoney(&r.Requested), frMoney(r.Recommended), frMoney(r.Granted), frMoney(r.Payable), frMoney(r.Paid))
 	for _, d := range r.Dates {
 		cw.rec = append(cw.rec, frDate(d))
@@ -95,6 +95,30 @@ func (cw *csvWriter) Write(r Row) error {
 }
 
 func (cw *csvWriter) Close() error { return nil }
+
+// statusLabels name the statuses as French readers know them; a status
+// this table lacks shows its code.
+var statusLabels = map[string]string{
+	"submitted":             "déposé",
+	"embassy_consultation":  "consultation du poste",
+	"under_review":          "en instruction",
+	"awaiting_complements":  "en attente de compléments",
+	"awaiting_decision":     "en attente de décision",
+	"approved":              "accepté",
+	"rejected":              "refusé",
+	"withdrawn":             "retiré",
+	"closed_without_action": "classé sans suite",
+	StatusClosed:            "soldé",
+	StatusRenounced:         "renoncé",
+	StatusCancelled:         "annulé",
+}
+
+func statusLabel(code string) string {
+	if l, ok := statusLabels[code]; ok {
+		return l
+	}
+	return code
+}
 
 // cell keeps a spreadsheet from reading a text as a formula: a name that
 // begins with =, +, - or @ is prefixed with an apostrophe, which the
