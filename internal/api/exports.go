@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"mime"
 	"net/http"
 	"time"
@@ -23,13 +24,34 @@ const exportChunk = 64 << 10
 // server's write timeout, meant for JSON answers, would cut a long export.
 const exportWriteTime = 2 * time.Minute
 
+// maxExports bounds the exports one API process streams at once: each
+// holds a database connection for as long as its client takes to read it,
+// and the pool (16 connections) must still serve everything else.
+const maxExports = 4
+
+// exportRetry is when a refused export may try again.
+const exportRetry = 5 * time.Second
+
 // export streams the applications the query selects as CSV or JSON lines.
 func (s *Server) export(r *request) (int, any, error) {
 	format, f, err := exports.ParseQuery(r.URL.Query(), s.Now())
 	if err != nil {
 		return 0, nil, err
 	}
-	return http.StatusOK, s.streamExport(r, s.Store, format, f), nil
+	select {
+	case s.exportSlots <- struct{}{}:
+	default:
+		s.m.rateLimited("exports")
+		p := errTooManyRequests(exportRetry)
+		p.Detail = fmt.Sprintf("%d exports sont déjà en cours : réessayez dans %d s / %d exports are already running: retry in %d s",
+			maxExports, int(exportRetry.Seconds()), maxExports, int(exportRetry.Seconds()))
+		return 0, nil, p
+	}
+	write := s.streamExport(r, s.Store, format, f)
+	return http.StatusOK, streamed(func(w http.ResponseWriter) error {
+		defer func() { <-s.exportSlots }()
+		return write(w)
+	}), nil
 }
 
 // streamExport writes the export from src as it is read. A failure before

@@ -112,3 +112,29 @@ func TestExportFailingLateBreaksOff(t *testing.T) {
 		t.Errorf("log: %s", log.String())
 	}
 }
+
+// TestExportsAtOnce: past maxExports running, an export is refused with
+// 429 and Retry-After, before anything is read; a slot freed serves again.
+func TestExportsAtOnce(t *testing.T) {
+	s := &Server{}
+	s.Handler()
+	req := func() *request {
+		return &request{Request: httptest.NewRequest("GET", "/v1/exports/applications?format=csv", nil)}
+	}
+	for range maxExports {
+		s.exportSlots <- struct{}{}
+	}
+	_, _, err := s.export(req())
+	var p *Problem
+	if !errors.As(err, &p) || p.Status != http.StatusTooManyRequests || p.retryAfter != 5 || !strings.Contains(p.Detail, "exports are already running") {
+		t.Fatalf("export past the limit: %v", err)
+	}
+	<-s.exportSlots
+	_, body, err := s.export(req())
+	if _, ok := body.(streamed); err != nil || !ok {
+		t.Errorf("export with a slot free: %T %v", body, err)
+	}
+	if len(s.exportSlots) != maxExports {
+		t.Errorf("%d slots taken, want %d", len(s.exportSlots), maxExports)
+	}
+}

@@ -67,6 +67,8 @@ type Server struct {
 
 	m      *metrics
 	limits *limiters
+	// exportSlots holds a token per export being streamed (maxExports).
+	exportSlots chan struct{}
 }
 
 // Verifier checks a bearer token and says who it speaks for
@@ -130,6 +132,7 @@ func (s *Server) Handler() http.Handler {
 	m := newMetrics(s.Registry)
 	s.m = m
 	s.limits = newLimiters(s.RateLimits)
+	s.exportSlots = make(chan struct{}, maxExports)
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		var h http.Handler = s.authenticated(rt)
