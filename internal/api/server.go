@@ -98,6 +98,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/audit/verify", lifecycle.ActionAuditVerify, s.verify},
 		{"POST", "/v1/audit/verify", lifecycle.ActionAuditVerify, s.verify},
 		{"GET", "/v1/audit/checkpoints", lifecycle.ActionAuditVerify, s.checkpoints},
+		{"GET", "/v1/exports/applications", lifecycle.ActionExport, s.export},
 		{"GET", "/v1/embassies", lifecycle.ActionEmbassyList, s.listEmbassies},
 		{"PUT", "/v1/embassies/{country}", lifecycle.ActionEmbassyDirectory, s.setEmbassy},
 		{"GET", "/v1/mail/failed", lifecycle.ActionMailFailed, s.failedMail},
@@ -108,7 +109,6 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/people/{person}/revocations", lifecycle.ActionPeopleGrant, s.revoke},
 		{"GET", "/v1/directory/journal", lifecycle.ActionPeopleList, s.directoryJournal},
 		{"POST", "/v1/codec/decode", lifecycle.ActionCodecDecode, s.decodePayloads},
-		{"GET", "/v1/exports/applications", lifecycle.ActionExport, s.export},
 	}, steps...)
 }
 
