@@ -99,6 +99,7 @@ const (
 	ActionRead               Action = "read"
 	ActionList               Action = "list"
 	ActionHistory            Action = "history"
+	ActionExport             Action = "export"
 	ActionOpinion            Action = "opinion"
 	ActionRequestComplements Action = "request_complements"
 	ActionComplements        Action = "complements"
@@ -113,14 +114,13 @@ const (
 	ActionPeopleList         Action = "people_list"
 	ActionPeopleGrant        Action = "people_grant"
 	ActionCodecDecode        Action = "codec_decode"
-	ActionExport             Action = "export"
 )
 
 // AllActions lists every action, for the permission matrix.
-var AllActions = []Action{ActionSubmit, ActionRead, ActionList, ActionHistory, ActionOpinion,
+var AllActions = []Action{ActionSubmit, ActionRead, ActionList, ActionHistory, ActionExport, ActionOpinion,
 	ActionRequestComplements, ActionComplements, ActionRecommend, ActionDecide, ActionWithdraw,
 	ActionAuditVerify, ActionEmbassyDirectory, ActionEmbassyList, ActionMailFailed,
-	ActionWhoAmI, ActionPeopleList, ActionPeopleGrant, ActionCodecDecode, ActionExport}
+	ActionWhoAmI, ActionPeopleList, ActionPeopleGrant, ActionCodecDecode}
 
 // rolesFor is the permission table of domain.md.
 var rolesFor = map[Action][]Role{
@@ -128,6 +128,7 @@ var rolesFor = map[Action][]Role{
 	ActionRead:               {RoleApplicant, RoleEmbassy, RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
 	ActionList:               {RoleApplicant, RoleEmbassy, RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
 	ActionHistory:            {RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
+	ActionExport:             {RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
 	ActionOpinion:            {RoleEmbassy},
 	ActionRequestComplements: {RoleInstructor},
 	ActionComplements:        {RoleApplicant},
@@ -145,7 +146,6 @@ var rolesFor = map[Action][]Role{
 	// Opening sealed Temporal histories (the Web UI's codec server) shows
 	// personal data: the roles that read the whole record.
 	ActionCodecDecode: {RoleAuditor, RoleAdmin},
-	ActionExport:      {RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
 }
 
 // Allows tells whether the role may perform the action at all (scope aside).
