@@ -39,6 +39,7 @@ func clientCommands(g *globals) []*cobra.Command {
 		letterCmd(g),
 		auditCmd(g),
 		embassyCmd(g),
+		exportCmd(g),
 		mailCmd(g),
 		peopleCmd(g),
 		webhookCmd(g),

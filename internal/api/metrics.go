@@ -65,6 +65,10 @@ func (r *statusRecorder) WriteHeader(code int) {
 	r.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection (flushes and
+// write deadlines of a streamed answer).
+func (r *statusRecorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
 func (m *metrics) wrap(route string, next http.Handler) http.Handler {
 	if m == nil {
 		return next

@@ -73,6 +73,8 @@ type Server struct {
 
 	m      *metrics
 	limits *limiters
+	// exportSlots holds a token per export being streamed (maxExports).
+	exportSlots chan struct{}
 }
 
 // Verifier checks a bearer token and says who it speaks for
@@ -103,6 +105,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/audit/verify", lifecycle.ActionAuditVerify, s.verify},
 		{"POST", "/v1/audit/verify", lifecycle.ActionAuditVerify, s.verify},
 		{"GET", "/v1/audit/checkpoints", lifecycle.ActionAuditVerify, s.checkpoints},
+		{"GET", "/v1/exports/applications", lifecycle.ActionExport, s.export},
 		{"GET", "/v1/embassies", lifecycle.ActionEmbassyList, s.listEmbassies},
 		{"PUT", "/v1/embassies/{country}", lifecycle.ActionEmbassyDirectory, s.setEmbassy},
 		{"GET", "/v1/mail/failed", lifecycle.ActionMailFailed, s.failedMail},
@@ -155,6 +158,7 @@ func (s *Server) Handler() http.Handler {
 	m := newMetrics(s.Registry)
 	s.m = m
 	s.limits = newLimiters(s.RateLimits)
+	s.exportSlots = make(chan struct{}, maxExports)
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		var h http.Handler = s.authenticated(rt)
@@ -228,6 +232,11 @@ func (s *Server) authenticated(rt route) http.Handler {
 		if err == nil {
 			r.Body = http.MaxBytesReader(w, r.Body, cmp.Or(bodyLimits[rt.method+" "+rt.path], s.MaxBodyBytes))
 			status, body, err = rt.handle(req)
+		}
+		if stream, ok := body.(streamed); ok && err == nil {
+			if err = stream(w); err == nil {
+				return
+			}
 		}
 		if err != nil {
 			p := fromError(err)

@@ -130,6 +130,7 @@ const (
 	ActionRead               Action = "read"
 	ActionList               Action = "list"
 	ActionHistory            Action = "history"
+	ActionExport             Action = "export"
 	ActionOpinion            Action = "opinion"
 	ActionRequestComplements Action = "request_complements"
 	ActionComplements        Action = "complements"
@@ -155,7 +156,7 @@ const (
 )
 
 // AllActions lists every action, for the permission matrix.
-var AllActions = []Action{ActionSubmit, ActionRead, ActionList, ActionHistory, ActionOpinion,
+var AllActions = []Action{ActionSubmit, ActionRead, ActionList, ActionHistory, ActionExport, ActionOpinion,
 	ActionRequestComplements, ActionComplements, ActionRecommend, ActionDecide, ActionWithdraw,
 	ActionAuditVerify, ActionEmbassyDirectory, ActionEmbassyList, ActionMailFailed,
 	ActionWhoAmI, ActionPeopleList, ActionPeopleGrant, ActionCodecDecode,
@@ -168,6 +169,7 @@ var rolesFor = map[Action][]Role{
 	ActionRead:               {RoleApplicant, RoleEmbassy, RoleInstructor, RoleDecider, RoleFinance, RoleAuditor, RoleAdmin},
 	ActionList:               {RoleApplicant, RoleEmbassy, RoleInstructor, RoleDecider, RoleFinance, RoleAuditor, RoleAdmin},
 	ActionHistory:            {RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
+	ActionExport:             {RoleInstructor, RoleDecider, RoleAuditor, RoleAdmin},
 	ActionOpinion:            {RoleEmbassy},
 	ActionRequestComplements: {RoleInstructor},
 	ActionComplements:        {RoleApplicant},
