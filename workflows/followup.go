@@ -26,6 +26,18 @@ func (a *application) missionStart() time.Time {
 	return time.Date(start.Year(), start.Month(), start.Day(), 0, 0, 0, 0, lifecycle.Paris).UTC()
 }
 
+// later is t moved by d: by calendar days in Paris when d is a whole number
+// of days, so a deadline stays at midnight across a change of daylight
+// saving time; by d itself otherwise.
+func later(t time.Time, d time.Duration) time.Time {
+	const day = 24 * time.Hour
+	if d%day != 0 {
+		return t.Add(d)
+	}
+	p := t.In(lifecycle.Paris)
+	return time.Date(p.Year(), p.Month(), p.Day()+int(d/day), p.Hour(), p.Minute(), p.Second(), p.Nanosecond(), lifecycle.Paris).UTC()
+}
+
 // followUp runs the second phase until the application is closed, renounced
 // or cancelled. Long waits add few events, but a report kept waiting with
 // extensions may still grow the history: the loop continues as new when
@@ -63,7 +75,7 @@ func (a *application) awaitMissionEnd(ctx workflow.Context, changed func() bool)
 	if err != nil || ok {
 		return err
 	}
-	due := end.Add(a.prog.Timers.ReportDue())
+	due := later(end, a.prog.Timers.ReportDue())
 	f := a.followUpState()
 	f.ReportDue = &due
 	a.st.Status = lifecycle.StatusAwaitingReport
@@ -89,10 +101,10 @@ func (a *application) awaitReport(ctx workflow.Context, changed func() bool) err
 	)
 	switch {
 	case !overdue && f.Reminders == 0:
-		at, timer = due.Add(-a.prog.Timers.ReportReminderBefore()), lifecycle.TimerReportReminder
+		at, timer = later(due, -a.prog.Timers.ReportReminderBefore()), lifecycle.TimerReportReminder
 		fire = func() { a.remindReport(ctx, 1, due) }
 	case !overdue && f.Reminders == 1:
-		at, timer = due.Add(-24*time.Hour), lifecycle.TimerReportLastDay
+		at, timer = later(due, -24*time.Hour), lifecycle.TimerReportLastDay
 		fire = func() { a.remindReport(ctx, 2, due) }
 	case !overdue:
 		at, timer = due, lifecycle.TimerReportDue
@@ -101,7 +113,7 @@ func (a *application) awaitReport(ctx workflow.Context, changed func() bool) err
 			a.sequence(ctx, lifecycle.EventReportOverdue, lifecycle.System, lifecycle.Details{Deadline: &due})
 		}
 	case !f.GraceExpired:
-		graceEnd := due.Add(a.prog.Timers.ReportGraceAfter())
+		graceEnd := later(due, a.prog.Timers.ReportGraceAfter())
 		at, timer = graceEnd, lifecycle.TimerReportGrace
 		fire = func() {
 			f.GraceExpired = true

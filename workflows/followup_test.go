@@ -56,9 +56,11 @@ func TestReportOnTimeThenPaidAndClosed(t *testing.T) {
 	if st.Status != lifecycle.StatusClosed || st.FollowUp.Paid.Amount != dossier.Euros(3000) || st.FollowUp.Paid.Reference != "DAECT-2030-0042" {
 		t.Fatalf("final state %s, follow-up %+v", st.Status, st.FollowUp)
 	}
+	// Due 30 calendar days after the mission's end, at midnight in Paris
+	// (daylight saving time starts in between).
 	due := h.events[5].Details.Deadline
-	if due == nil || due.Sub(h.events[5].At) != 30*day {
-		t.Fatalf("report due %v after the mission's end, want 30 days", due)
+	if want := time.Date(2030, 4, 20, 0, 0, 0, 0, lifecycle.Paris); due == nil || !due.Equal(want) {
+		t.Fatalf("report due %v, want %v", due, want)
 	}
 }
 
@@ -113,10 +115,14 @@ func TestReportLateThenGrantCancelled(t *testing.T) {
 	if !isType(early.rejected, lifecycle.ErrInvalidState) {
 		t.Fatalf("cancelling before the grace period ends: %v, want InvalidState", early.rejected)
 	}
-	ended := h.events[5].At
-	for i, after := range map[int]time.Duration{6: 23 * day, 7: 29 * day, 8: 30 * day, 9: 90 * day} {
-		if got := h.events[i].At.Sub(ended); got != after {
-			t.Errorf("%s %v after the mission's end, want %v", h.events[i].Event, got, after)
+	// Calendar days in Paris: 7 days before the due date, its last day, the
+	// due date (30 days after the mission's end), 60 days after it.
+	for i, want := range map[int]time.Time{
+		6: time.Date(2030, 4, 13, 0, 0, 0, 0, lifecycle.Paris), 7: time.Date(2030, 4, 19, 0, 0, 0, 0, lifecycle.Paris),
+		8: time.Date(2030, 4, 20, 0, 0, 0, 0, lifecycle.Paris), 9: time.Date(2030, 6, 19, 0, 0, 0, 0, lifecycle.Paris),
+	} {
+		if got := h.events[i].At; !got.Equal(want) {
+			t.Errorf("%s at %v, want %v", h.events[i].Event, got, want)
 		}
 	}
 	if st.Status != lifecycle.StatusCancelled || st.FollowUp.Cancellation != "Aucun compte rendu reçu" {

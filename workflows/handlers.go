@@ -255,6 +255,9 @@ func (a *application) decide(ctx workflow.Context, in lifecycle.DecideInput) (li
 	if in.Decision == lifecycle.DecisionApprove {
 		d.Amount = in.Amount
 		details.Amount = &d.Amount
+		// The decision letter and its e-mail give the report's due date.
+		due := later(a.missionEnd(), a.prog.Timers.ReportDue())
+		details.Deadline = &due
 		a.st.Status = lifecycle.StatusApproved
 	} else {
 		d.Motivation = in.Motivation

@@ -182,7 +182,7 @@ func (s *stack) finish(run client.WorkflowRun, want lifecycle.Status) {
 }
 
 // approve drives an application through opinion, recommendation and an
-// approval of EUR 2800.
+// approval of EUR 2800, then its renunciation.
 func (s *stack) approve() string {
 	s.t.Helper()
 	id, run := s.start(testRules())
@@ -190,7 +190,9 @@ func (s *stack) approve() string {
 	s.update(id, lifecycle.UpdateOpinion, lifecycle.OpinionInput{Actor: embassySN, Opinion: lifecycle.OpinionFavorable, Comment: "Partenariat solide et ancien"})
 	s.update(id, lifecycle.UpdateRecommend, lifecycle.RecommendInput{Actor: instructor, Recommendation: lifecycle.RecommendApprove, Amount: dossier.Euros(3000), Comment: "Dossier complet, budget cohérent"})
 	s.update(id, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: decider, Decision: lifecycle.DecisionApprove, Amount: dossier.Euros(2800)})
-	s.finish(run, lifecycle.StatusApproved)
+	// The mission is years away: the applicant renounces, so the workflow ends.
+	s.update(id, lifecycle.UpdateRenounce, lifecycle.RenounceInput{Actor: applicant, Reason: "Mission reportée"})
+	s.finish(run, lifecycle.StatusRenounced)
 	return id
 }
 
@@ -299,7 +301,8 @@ func TestHistoryOfAnApprovedApplication(t *testing.T) {
 	}
 	time.Sleep(10 * time.Millisecond) // the attempt's time stamp is the database's clock
 	s.update(id, lifecycle.UpdateDecide, lifecycle.DecideInput{Actor: decider, Decision: lifecycle.DecisionApprove, Amount: dossier.Euros(2800)})
-	s.finish(run, lifecycle.StatusApproved)
+	s.update(id, lifecycle.UpdateRenounce, lifecycle.RenounceInput{Actor: applicant, Reason: "Mission reportée"})
+	s.finish(run, lifecycle.StatusRenounced)
 
 	tl, err := audit.History(ctxFor(t), s.c, nil, s.st, id)
 	if err != nil {
@@ -346,7 +349,7 @@ func TestHistoryOfAnApprovedApplication(t *testing.T) {
 		t.Errorf("decision completed entry = %+v", done)
 	}
 	iEnd, end := find(t, tl, "workflow completion", temporalStep(audit.StepWorkflowCompleted))
-	if end.Status != "approved" {
+	if end.Status != "renounced" {
 		t.Errorf("completion entry = %+v", end)
 	}
 	if !(iStart < iOpinion && iOpinion < iRecommend && iRecommend < iAttempt && iAttempt < iDecide && iDecide < iEnd) {
@@ -364,7 +367,7 @@ func TestHistoryOfAnApprovedApplication(t *testing.T) {
 			journal = append(journal, e.Step)
 		}
 	}
-	want := []string{"submitted", "embassy_consulted", "opinion_given", "recommended", "approved"}
+	want := []string{"submitted", "embassy_consulted", "opinion_given", "recommended", "approved", "renounced"}
 	if !slices.Equal(scheduled, want) || !slices.Equal(journal, want) {
 		t.Errorf("transitions scheduled %v, journal %v, want %v", scheduled, journal, want)
 	}
@@ -531,8 +534,8 @@ func TestVerifyChecksMeaning(t *testing.T) {
 	approved, rejected := s.approve(), s.reject()
 	ctx := ctxFor(t)
 
-	// A row appended after the decision, chained properly: the applicant
-	// withdraws an application already approved.
+	// A row appended after the end, chained properly: the applicant
+	// withdraws an application whose mission they renounced.
 	rows := must(s.st.Journal(ctx, approved))
 	last := rows[len(rows)-1]
 	extra := store.Entry{ApplicationID: approved, Seq: last.Seq + 1, EventType: lifecycle.EventWithdrawn,
@@ -557,8 +560,8 @@ func TestVerifyChecksMeaning(t *testing.T) {
 		seq  int
 		text string
 	}{
-		{approved, extra.Seq, "withdrawn (status withdrawn) follows the terminal status approved of seq " + itoa(last.Seq)},
-		{approved, extra.Seq, "read model says status approved at seq " + itoa(last.Seq)},
+		{approved, extra.Seq, "withdrawn (status withdrawn) follows the terminal status renounced of seq " + itoa(last.Seq)},
+		{approved, extra.Seq, "read model says status renounced at seq " + itoa(last.Seq)},
 		{approved, extra.Seq, "journal row withdrawn by " + applicant.ID + " has no accepted update in the workflow history"},
 		{approved, extra.Seq, "extra journal row"},
 		{rejected, decision.Seq, "rejected moves the status from awaiting_decision to approved, which the lifecycle does not allow"},

@@ -282,6 +282,71 @@ func humanStep(name string, args *commonpb.Payloads) Entry {
 		e.Actor = actorOf(in.Actor)
 		d["reason"] = in.Reason
 		e.Summary = fmt.Sprintf("application withdrawn by %s", in.Actor.ID)
+	case lifecycle.UpdateRenounce:
+		var in lifecycle.RenounceInput
+		if err := decodeFirst(args, &in); err != nil {
+			return fail(err)
+		}
+		e.Actor = actorOf(in.Actor)
+		d["reason"] = in.Reason
+		e.Summary = fmt.Sprintf("mission renounced by %s", in.Actor.ID)
+	case lifecycle.UpdateReport:
+		var in lifecycle.ReportInput
+		if err := decodeFirst(args, &in); err != nil {
+			return fail(err)
+		}
+		// The report names people: only its actual costs show.
+		e.Actor = actorOf(in.Actor)
+		d["actual_costs"] = amount(in.Report.Costs.Total())
+		e.Summary = fmt.Sprintf("mission report filed by %s", in.Actor.ID)
+	case lifecycle.UpdateReviewReport:
+		var in lifecycle.ReviewReportInput
+		if err := decodeFirst(args, &in); err != nil {
+			return fail(err)
+		}
+		e.Actor = actorOf(in.Actor)
+		d["outcome"] = in.Outcome
+		if in.Payable > 0 {
+			d["payable"] = amount(in.Payable)
+		}
+		if in.Motivation != "" {
+			d["motivation"] = in.Motivation
+		}
+		if in.Message != "" {
+			d["message"] = in.Message
+		}
+		e.Summary = fmt.Sprintf("report reviewed by %s: %s", in.Actor.ID, in.Outcome)
+	case lifecycle.UpdateExtendReport:
+		var in lifecycle.ExtendReportInput
+		if err := decodeFirst(args, &in); err != nil {
+			return fail(err)
+		}
+		e.Actor = actorOf(in.Actor)
+		d["until"], d["reason"] = in.Until.String(), in.Reason
+		e.Summary = fmt.Sprintf("report due date moved to %s by %s", in.Until, in.Actor.ID)
+	case lifecycle.UpdateCancelGrant:
+		var in lifecycle.CancelGrantInput
+		if err := decodeFirst(args, &in); err != nil {
+			return fail(err)
+		}
+		e.Actor = actorOf(in.Actor)
+		d["motivation"] = in.Motivation
+		e.Summary = fmt.Sprintf("grant cancelled by %s", in.Actor.ID)
+	case lifecycle.UpdateOrderPayment:
+		var in lifecycle.OrderPaymentInput
+		if err := decodeFirst(args, &in); err != nil {
+			return fail(err)
+		}
+		e.Actor = actorOf(in.Actor)
+		e.Summary = fmt.Sprintf("payment ordered by %s", in.Actor.ID)
+	case lifecycle.UpdateConfirmPayment:
+		var in lifecycle.ConfirmPaymentInput
+		if err := decodeFirst(args, &in); err != nil {
+			return fail(err)
+		}
+		e.Actor = actorOf(in.Actor)
+		d["reference"], d["paid_on"] = in.Reference, in.PaidOn.String()
+		e.Summary = fmt.Sprintf("payment confirmed by %s: %s", in.Actor.ID, in.Reference)
 	default:
 		// An update this version does not know: name it, show nothing of
 		// its input, which may hold anything.

@@ -61,9 +61,12 @@ func TestCheckMoves(t *testing.T) {
 			[]string{"3:recommended moves the status from embassy_consultation to awaiting_decision"}},
 		{"event and status disagree", entries(sub, con, opi, rec, "approved:rejected:decider"),
 			[]string{"5:approved moves the status from awaiting_decision to rejected"}},
-		{"rows after the end", entries(sub, con, opi, rec, app, "decision_reminded:awaiting_decision:expectct", "withdrawn:withdrawn:claire"),
-			[]string{"6:decision_reminded (status awaiting_decision) follows the terminal status approved of seq 5",
-				"7:withdrawn (status withdrawn) follows the terminal status approved of seq 5"}},
+		{"approved then renounced", entries(sub, con, opi, rec, app, "renounced:renounced:claire"), nil},
+		{"withdrawn after the approval", entries(sub, con, opi, rec, app, "withdrawn:withdrawn:claire"),
+			[]string{"6:withdrawn moves the status from approved to withdrawn"}},
+		{"rows after the end", entries(sub, con, opi, rec, "rejected:rejected:decider", "decision_reminded:awaiting_decision:expectct", "withdrawn:withdrawn:claire"),
+			[]string{"6:decision_reminded (status awaiting_decision) follows the terminal status rejected of seq 5",
+				"7:withdrawn (status withdrawn) follows the terminal status rejected of seq 5"}},
 		{"no submission", entries(con, opi), []string{"1:the journal starts with embassy_consulted"}},
 	}
 	for _, c := range cases {

@@ -278,6 +278,13 @@ var eventsOfUpdate = map[string][]string{
 	lifecycle.UpdateRecommend:          {lifecycle.EventRecommended},
 	lifecycle.UpdateDecide:             {lifecycle.EventApproved, lifecycle.EventRejected},
 	lifecycle.UpdateWithdraw:           {lifecycle.EventWithdrawn},
+	lifecycle.UpdateRenounce:           {lifecycle.EventRenounced},
+	lifecycle.UpdateReport:             {lifecycle.EventReportSubmitted},
+	lifecycle.UpdateReviewReport:       {lifecycle.EventReportAccepted, lifecycle.EventReportChangesRequested},
+	lifecycle.UpdateExtendReport:       {lifecycle.EventReportDeadlineExtended},
+	lifecycle.UpdateCancelGrant:        {lifecycle.EventGrantCancelled},
+	lifecycle.UpdateOrderPayment:       {lifecycle.EventPaymentOrdered},
+	lifecycle.UpdateConfirmPayment:     {lifecycle.EventPaymentConfirmed},
 }
 
 // historyUpdate is a human step the workflow accepted.

@@ -211,3 +211,73 @@ func pathGrantCancelled(t *testing.T) (*testenv.Stack, string) {
 		recommended: cents(3000), granted: cents(3000), decided: true, lastSeq: 9, country: "SN"})
 	return f.s, f.id
 }
+
+// pathReportChangesThenPaid: the report is sent back for changes, filed
+// again and accepted in full; the payment follows.
+func pathReportChangesThenPaid(t *testing.T) (*testenv.Stack, string) {
+	f := startMissionOver(t, calmRules())
+	f.mails(3)
+	f.favorable(testenv.EmbassySN)
+	f.grant()
+	f.s.WaitStatus(f.id, lifecycle.StatusAwaitingReport, wait)
+	f.step(testenv.Applicant, "report", sampleReport(t))
+	st := f.step(testenv.Instructor, "report-review", map[string]any{"outcome": "ask_changes", "message": "Joindre le détail des frais de séjour."})
+	if st.Status != lifecycle.StatusAwaitingReportChange || st.FollowUp.ReportDue == nil {
+		t.Fatalf("after asking for changes: %s %+v", st.Status, st.FollowUp)
+	}
+	f.step(testenv.Applicant, "report", sampleReport(t))
+	f.step(testenv.Instructor, "report-review", map[string]any{"outcome": "accept"})
+	f.step(testenv.Decider, "payment-order", map[string]any{"comment": "Imputation 2026"})
+	f.step(testenv.Finance, "payment-confirmation", map[string]any{"reference": "DAECT-2026-0043", "paid_on": time.Now().In(lifecycle.Paris).Format("2006-01-02")})
+	st = f.closed()
+	checkSteps(t, st, lifecycle.StatusClosed, 12)
+	if p := st.FollowUp.Paid; p == nil || p.Amount != dossier.Euros(3000) {
+		t.Fatalf("payment %+v, want the 3,000 EUR granted", p)
+	}
+	f.checkJournal(lifecycle.StatusClosed, lifecycle.EventSubmitted, lifecycle.EventEmbassyConsulted,
+		lifecycle.EventOpinionGiven, lifecycle.EventRecommended, lifecycle.EventApproved, lifecycle.EventMissionEnded,
+		lifecycle.EventReportSubmitted, lifecycle.EventReportChangesRequested, lifecycle.EventReportSubmitted,
+		lifecycle.EventReportAccepted, lifecycle.EventPaymentOrdered, lifecycle.EventPaymentConfirmed)
+	f.mails(11)
+	return f.s, f.id
+}
+
+// pathOverdueThenExtended: the report is overdue at once; the instructor
+// moves its due date, the report comes, is accepted and paid.
+func pathOverdueThenExtended(t *testing.T) (*testenv.Stack, string) {
+	f := startMissionOver(t, overdueRules())
+	f.mails(3)
+	f.favorable(testenv.EmbassySN)
+	f.grant()
+	f.s.WaitStatus(f.id, lifecycle.StatusReportOverdue, wait)
+	if r := f.s.Do(&testenv.Instructor, "POST", "/v1/applications/"+f.id+"/report-deadline",
+		map[string]string{"until": "2020-01-01", "reason": "x"}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "until") {
+		t.Fatalf("a due date in the past: %d %s", r.Status, r.Body)
+	}
+	until := time.Now().In(lifecycle.Paris).AddDate(0, 0, 20).Format("2006-01-02")
+	st := f.step(testenv.Instructor, "report-deadline", map[string]string{"until": until, "reason": "Agents en congé jusqu'à la fin du mois."})
+	if st.Status != lifecycle.StatusAwaitingReport {
+		t.Fatalf("after the extension: %s", st.Status)
+	}
+	f.step(testenv.Applicant, "report", sampleReport(t))
+	f.step(testenv.Instructor, "report-review", map[string]any{"outcome": "accept"})
+	f.step(testenv.Decider, "payment-order", map[string]any{})
+	f.step(testenv.Finance, "payment-confirmation", map[string]any{"reference": "DAECT-2026-0044", "paid_on": time.Now().In(lifecycle.Paris).Format("2006-01-02")})
+	st = f.closed()
+	checkSteps(t, st, lifecycle.StatusClosed, 12)
+	f.checkJournal(lifecycle.StatusClosed, lifecycle.EventSubmitted, lifecycle.EventEmbassyConsulted,
+		lifecycle.EventOpinionGiven, lifecycle.EventRecommended, lifecycle.EventApproved, lifecycle.EventMissionEnded,
+		lifecycle.EventReportOverdue, lifecycle.EventReportDeadlineExtended, lifecycle.EventReportSubmitted,
+		lifecycle.EventReportAccepted, lifecycle.EventPaymentOrdered, lifecycle.EventPaymentConfirmed)
+	got := f.s.Mailpit.WaitFor(t, 11, wait)
+	var extended bool
+	for _, m := range got {
+		if strings.HasPrefix(m.Subject, "[EXPE-CT] Nouveau délai pour le compte rendu") {
+			extended = true
+		}
+	}
+	if !extended {
+		t.Fatal("the applicant was not told of the new due date")
+	}
+	return f.s, f.id
+}

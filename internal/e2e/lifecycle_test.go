@@ -61,6 +61,8 @@ var lifecyclePaths = []lifecyclePath{
 	{"concurrent_steps", pathConcurrentSteps},
 	{"paid_and_closed", pathPaidAndClosed},
 	{"grant_cancelled", pathGrantCancelled},
+	{"report_changes_then_paid", pathReportChangesThenPaid},
+	{"overdue_then_extended", pathOverdueThenExtended},
 }
 
 func TestLifecycle(t *testing.T) {

@@ -158,6 +158,7 @@ func (s *Source) signer(ctx context.Context, actorID string) (string, error) {
 // lifecycle's details, and the payment's confirmation.
 type details struct {
 	Amount       *dossier.Money   `json:"amount"`
+	Deadline     *time.Time       `json:"deadline"`
 	Motivation   string           `json:"motivation"`
 	RulesVersion string           `json:"rules_version"`
 	Dossier      *dossier.Dossier `json:"dossier"`
@@ -207,6 +208,11 @@ func build(entries []store.Entry, i int, kind Kind) (Data, error) {
 			return Data{}, fmt.Errorf("letters: %s seq %d: approval without an amount", row.ApplicationID, row.Seq)
 		}
 		d.Granted = int64(*this.Amount)
+		if this.Deadline != nil {
+			// Due at midnight after its last day, in Paris.
+			last := this.Deadline.In(lifecycle.Paris).Add(-time.Nanosecond)
+			d.ReportDueOn = time.Date(last.Year(), last.Month(), last.Day(), 0, 0, 0, 0, time.UTC)
+		}
 	case Refusal:
 		d.Motivation = this.Motivation
 	case PaymentStatement:

@@ -91,8 +91,11 @@ type Data struct {
 	Requested int64 // euro cents
 	Granted   int64
 	// ReportDeadlineDays is the time allowed after the mission's end for
-	// the report (approval).
+	// the report (approval), when the approval does not say when it is due.
 	ReportDeadlineDays int
+	// ReportDueOn is the last day to file the report, as the approval
+	// recorded it (under the rules the application was judged under).
+	ReportDueOn time.Time
 
 	Motivation string // refusal
 
@@ -105,6 +108,9 @@ type Data struct {
 // ReportDue is the date the mission report is due: the mission's end plus
 // the report deadline.
 func (d Data) ReportDue() time.Time {
+	if !d.ReportDueOn.IsZero() {
+		return d.ReportDueOn
+	}
 	days := d.ReportDeadlineDays
 	if days <= 0 {
 		days = DefaultReportDeadlineDays

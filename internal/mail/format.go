@@ -109,14 +109,24 @@ func deadlineFR(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return formatDateFR(t.In(paris))
+	return formatDateFR(lastDay(t))
 }
 
 func deadlineEN(t time.Time) string {
 	if t.IsZero() {
 		return ""
 	}
-	return formatDateEN(t.In(paris))
+	return formatDateEN(lastDay(t))
+}
+
+// lastDay is the day a deadline falls on, in Paris; a deadline at midnight
+// (a report due "by the end of" a day) falls on the day before.
+func lastDay(t time.Time) time.Time {
+	p := t.In(paris)
+	if p.Hour() == 0 && p.Minute() == 0 && p.Second() == 0 && p.Nanosecond() == 0 {
+		return p.Add(-time.Nanosecond)
+	}
+	return p
 }
 
 // countryFR and countryEN turn an ISO 3166-1 code into "Sénégal (SN)" /

@@ -25,6 +25,8 @@ import (
 var HistoryPaths = []string{
 	"paid_and_closed",
 	"grant_cancelled",
+	"report_changes_then_paid",
+	"overdue_then_extended",
 	"approved",
 	"rejected",
 	"withdrawn",
