@@ -198,6 +198,10 @@ func mailData(t lifecycle.Transition, d dossier.Dossier) mail.Data {
 	if t.State != nil && t.State.Decision != nil && t.State.Decision.Value == lifecycle.DecisionApprove {
 		data.Granted = int64(t.State.Decision.Amount)
 	}
+	if c := t.Details.Changes; c != nil {
+		// Declared or acknowledged: the e-mail gives the new dates.
+		data.StartDate, data.EndDate = c.StartDate.String(), c.EndDate.String()
+	}
 	data.Reference = t.Details.Reference
 	if t.Details.PaidOn != nil {
 		data.PaidOn = t.Details.PaidOn.String()

@@ -50,7 +50,7 @@ func (a *application) followUp(ctx workflow.Context) error {
 		current, clock := a.st.Status, a.reportClock
 		changed := func() bool { return a.st.Status != current || a.reportClock != clock }
 		switch current {
-		case lifecycle.StatusApproved:
+		case lifecycle.StatusApproved, lifecycle.StatusChangesDeclared:
 			if err := a.awaitMissionEnd(ctx, changed); err != nil {
 				return err
 			}
@@ -68,6 +68,9 @@ func (a *application) followUp(ctx workflow.Context) error {
 }
 
 // awaitMissionEnd waits for the mission to end, then asks for the report.
+// Acknowledged changes move the end (the status changes, so the wait starts
+// again with the new dates); a declaration still waiting when the mission
+// ends lapses.
 func (a *application) awaitMissionEnd(ctx workflow.Context, changed func() bool) error {
 	end := a.missionEnd()
 	a.followUpState().MissionEnd = end
@@ -78,6 +81,7 @@ func (a *application) awaitMissionEnd(ctx workflow.Context, changed func() bool)
 	due := later(end, a.prog.Timers.ReportDue())
 	f := a.followUpState()
 	f.ReportDue = &due
+	f.DeclaredChanges = nil
 	a.st.Status = lifecycle.StatusAwaitingReport
 	a.setDeadline(lifecycle.Deadline{Name: "report", Due: due})
 	a.sequence(ctx, lifecycle.EventMissionEnded, lifecycle.System, lifecycle.Details{Deadline: &due})

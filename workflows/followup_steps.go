@@ -1,7 +1,9 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -14,7 +16,7 @@ import (
 // enters the history; handlers change the state and sequence the transition.
 
 func (a *application) validateRenounce(ctx workflow.Context, in lifecycle.RenounceInput) error {
-	if err := a.check(in.Actor, lifecycle.ActionRenounce, in, lifecycle.StatusApproved); err != nil {
+	if err := a.check(in.Actor, lifecycle.ActionRenounce, in, lifecycle.StatusApproved, lifecycle.StatusChangesDeclared); err != nil {
 		return err
 	}
 	if !workflow.Now(ctx).Before(a.missionStart()) {
@@ -25,9 +27,80 @@ func (a *application) validateRenounce(ctx workflow.Context, in lifecycle.Renoun
 
 func (a *application) renounce(ctx workflow.Context, in lifecycle.RenounceInput) (lifecycle.StepResult, error) {
 	a.st.Status = lifecycle.StatusRenounced
-	a.followUpState().RenunciationNote = in.Reason
+	f := a.followUpState()
+	f.RenunciationNote = in.Reason
+	f.DeclaredChanges = nil
 	a.st.Deadlines = nil
 	seq := a.sequence(ctx, lifecycle.EventRenounced, in.Actor, lifecycle.Details{Reason: in.Reason})
+	return a.stepResult(ctx, seq)
+}
+
+func (a *application) validateDeclareChanges(ctx workflow.Context, in lifecycle.DeclareChangesInput) error {
+	if err := a.check(in.Actor, lifecycle.ActionDeclareChanges, in, lifecycle.StatusApproved); err != nil {
+		return err
+	}
+	if !workflow.Now(ctx).Before(a.missionStart()) {
+		return wrongStateBecause(lifecycle.ActionDeclareChanges, "the mission has started")
+	}
+	// The changed dossier is judged again under the application's rules,
+	// notice period included; field paths are the input's.
+	//workflowcheck:ignore
+	if _, err := dossier.Validate(in.Changes.Apply(a.st.Dossier), a.prog.Policy(), workflow.Now(ctx).In(lifecycle.Paris)); err != nil {
+		var ve *dossier.ValidationError
+		if errors.As(err, &ve) {
+			return invalid(changesFields(ve))
+		}
+		return invalid(err)
+	}
+	return nil
+}
+
+// changesFields names the dossier's errors as the declaration's fields:
+// mission.start_date is changes.start_date, agents[1].name
+// changes.agents[1].name; anything else stays under dossier.
+func changesFields(ve *dossier.ValidationError) *dossier.ValidationError {
+	out := *ve
+	out.Fields = nil
+	for _, f := range ve.Fields {
+		switch {
+		case strings.HasPrefix(f.Field, "mission.start_date"), strings.HasPrefix(f.Field, "mission.end_date"):
+			f.Field = "changes." + strings.TrimPrefix(f.Field, "mission.")
+		case strings.HasPrefix(f.Field, "agents"):
+			f.Field = "changes." + f.Field
+		default:
+			f.Field = "dossier." + f.Field
+		}
+		out.Fields = append(out.Fields, f)
+	}
+	return &out
+}
+
+func (a *application) declareChanges(ctx workflow.Context, in lifecycle.DeclareChangesInput) (lifecycle.StepResult, error) {
+	changes := in.Changes
+	a.followUpState().DeclaredChanges = &changes
+	a.st.Status = lifecycle.StatusChangesDeclared
+	seq := a.sequence(ctx, lifecycle.EventChangesDeclared, in.Actor, lifecycle.Details{Changes: &changes, Reason: in.Reason})
+	return a.stepResult(ctx, seq)
+}
+
+func (a *application) validateReviewChanges(in lifecycle.ReviewChangesInput) error {
+	return a.check(in.Actor, lifecycle.ActionReviewChanges, in, lifecycle.StatusChangesDeclared)
+}
+
+func (a *application) reviewChanges(ctx workflow.Context, in lifecycle.ReviewChangesInput) (lifecycle.StepResult, error) {
+	f := a.followUpState()
+	changes := *f.DeclaredChanges
+	f.DeclaredChanges = nil
+	a.st.Status = lifecycle.StatusApproved
+	if in.Outcome == lifecycle.ChangesRefuse {
+		seq := a.sequence(ctx, lifecycle.EventChangesRefused, in.Actor, lifecycle.Details{Reason: in.Reason})
+		return a.stepResult(ctx, seq)
+	}
+	// The dossier changes with its transition, as for complements: the
+	// read model and the letters take it from the journal.
+	d := changes.Apply(a.st.Dossier)
+	a.st.Dossier = d
+	seq := a.sequence(ctx, lifecycle.EventChangesAcknowledged, in.Actor, lifecycle.Details{Changes: &changes, Dossier: &d, Flags: a.st.Flags})
 	return a.stepResult(ctx, seq)
 }
 

@@ -1,7 +1,9 @@
 package workflows_test
 
 import (
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -187,5 +189,83 @@ func TestRenouncedBeforeTheMissionAndNotAfter(t *testing.T) {
 	h.run(exampleDossier(t))
 	if !isType(late.rejected, lifecycle.ErrInvalidState) {
 		t.Fatalf("renouncing once the mission started: %v, want InvalidState", late.rejected)
+	}
+}
+
+func changes(start, end time.Time, agents int) lifecycle.MissionChanges {
+	c := lifecycle.MissionChanges{StartDate: dossier.Date{Time: start}, EndDate: dossier.Date{Time: end}}
+	for i := range agents {
+		c.Agents = append(c.Agents, dossier.Agent{Name: fmt.Sprintf("Agent %d", i+1), Position: "Technicien", Expertise: "Collecte des déchets"})
+	}
+	return c
+}
+
+func TestChangedDatesAcknowledgedMoveTheReport(t *testing.T) {
+	h := newHarness(t)
+	end := approvedFor(t, h)
+	utc := func(y int, m time.Month, d int) time.Time { return time.Date(y, m, d, 0, 0, 0, 0, time.UTC) }
+	// Two weeks later: the mission now ends on 3 April 2030.
+	later := changes(utc(2030, 3, 25), utc(2030, 4, 3), 2)
+	tooMany := h.update(4*day, lifecycle.UpdateDeclareChanges, lifecycle.DeclareChangesInput{Actor: applicant, Changes: changes(utc(2030, 3, 25), utc(2030, 4, 3), 5), Reason: "x"})
+	tooLong := h.update(4*day+time.Hour, lifecycle.UpdateDeclareChanges, lifecycle.DeclareChangesInput{Actor: applicant, Changes: changes(utc(2030, 3, 1), utc(2030, 4, 3), 2), Reason: "x"})
+	byEmbassy := h.update(4*day+2*time.Hour, lifecycle.UpdateDeclareChanges, lifecycle.DeclareChangesInput{Actor: embassySN, Changes: later, Reason: "x"})
+	h.update(5*day, lifecycle.UpdateDeclareChanges, lifecycle.DeclareChangesInput{Actor: applicant, Changes: later, Reason: "Partenaire indisponible en mars"})
+	again := h.update(5*day+time.Hour, lifecycle.UpdateDeclareChanges, lifecycle.DeclareChangesInput{Actor: applicant, Changes: later, Reason: "x"})
+	unmotivated := h.update(6*day, lifecycle.UpdateReviewChanges, lifecycle.ReviewChangesInput{Actor: instructor, Outcome: lifecycle.ChangesRefuse})
+	h.update(6*day+time.Hour, lifecycle.UpdateReviewChanges, lifecycle.ReviewChangesInput{Actor: instructor, Outcome: lifecycle.ChangesAcknowledge})
+	// The old end passes without asking for the report; the new one asks.
+	early := h.update(end+day, lifecycle.UpdateReport, report(fullCosts))
+	h.update(end+14*day+day, lifecycle.UpdateRenounce, lifecycle.RenounceInput{Actor: applicant, Reason: "trop tard"})
+	h.update(end+14*day+2*day, lifecycle.UpdateReport, report(fullCosts))
+	h.update(end+14*day+3*day, lifecycle.UpdateReviewReport, lifecycle.ReviewReportInput{Actor: instructor, Outcome: lifecycle.ReviewAccept})
+	h.update(end+14*day+4*day, lifecycle.UpdateOrderPayment, lifecycle.OrderPaymentInput{Actor: decider})
+	h.update(end+14*day+5*day, lifecycle.UpdateConfirmPayment, lifecycle.ConfirmPaymentInput{Actor: finance, Reference: "R", PaidOn: dossier.Date{Time: utc(2030, 4, 8)}})
+	st := h.run(exampleDossier(t))
+	for name, c := range map[string]struct {
+		r    *result
+		kind string
+	}{
+		"five agents":                  {tooMany, lifecycle.ErrInvalidInput},
+		"a mission of 34 days":         {tooLong, lifecycle.ErrInvalidInput},
+		"the embassy declaring":        {byEmbassy, lifecycle.ErrForbidden},
+		"a second declaration":         {again, lifecycle.ErrInvalidState},
+		"a refusal without its reason": {unmotivated, lifecycle.ErrInvalidInput},
+		"a report before the new end":  {early, lifecycle.ErrInvalidState},
+	} {
+		if !isType(c.r.rejected, c.kind) {
+			t.Errorf("%s: %v, want %s", name, c.r.rejected, c.kind)
+		}
+	}
+	if !strings.Contains(tooMany.rejected.Error(), "changes.agents") {
+		t.Errorf("five agents: %v, want the field changes.agents", tooMany.rejected)
+	}
+	want := []string{"submitted", "embassy_consulted", "opinion_given", "recommended", "approved",
+		"changes_declared", "changes_acknowledged", "mission_ended", "report_submitted", "report_accepted", "payment_ordered", "payment_confirmed"}
+	if got := h.eventNames(); !slices.Equal(got, want) {
+		t.Fatalf("transitions %v, want %v", got, want)
+	}
+	if ended := h.events[7].At; !ended.Equal(time.Date(2030, 4, 4, 0, 0, 0, 0, lifecycle.Paris)) {
+		t.Fatalf("mission ended %v, want the new end", ended)
+	}
+	if st.Dossier.Mission.EndDate.String() != "2030-04-03" || len(st.Dossier.Agents) != 2 || st.Dossier.Agents[0].Name != "Agent 1" {
+		t.Fatalf("dossier after the changes: %+v %+v", st.Dossier.Mission, st.Dossier.Agents)
+	}
+}
+
+func TestChangedAgentsRefused(t *testing.T) {
+	h := newHarness(t)
+	approvedFor(t, h)
+	d := exampleDossier(t)
+	c := lifecycle.MissionChanges{StartDate: d.Mission.StartDate, EndDate: d.Mission.EndDate, Agents: d.Agents[:1]}
+	h.update(5*day, lifecycle.UpdateDeclareChanges, lifecycle.DeclareChangesInput{Actor: applicant, Changes: c, Reason: "Un agent indisponible"})
+	h.update(6*day, lifecycle.UpdateReviewChanges, lifecycle.ReviewChangesInput{Actor: instructor, Outcome: lifecycle.ChangesRefuse, Reason: "Expertise indispensable"})
+	h.update(7*day, lifecycle.UpdateRenounce, lifecycle.RenounceInput{Actor: applicant, Reason: "Mission impossible sans lui"})
+	st := h.run(d)
+	want := []string{"submitted", "embassy_consulted", "opinion_given", "recommended", "approved", "changes_declared", "changes_refused", "renounced"}
+	if got := h.eventNames(); !slices.Equal(got, want) {
+		t.Fatalf("transitions %v, want %v", got, want)
+	}
+	if len(st.Dossier.Agents) != len(d.Agents) || h.events[6].Details.Reason != "Expertise indispensable" {
+		t.Fatalf("agents after a refusal: %d, want %d; reason %q", len(st.Dossier.Agents), len(d.Agents), h.events[6].Details.Reason)
 	}
 }

@@ -33,6 +33,8 @@ func (a *application) registerHandlers(ctx workflow.Context) error {
 		{lifecycle.UpdateDecide, a.decide, a.validateDecide},
 		{lifecycle.UpdateWithdraw, a.withdraw, a.validateWithdraw},
 		{lifecycle.UpdateRenounce, a.renounce, a.validateRenounce},
+		{lifecycle.UpdateDeclareChanges, a.declareChanges, a.validateDeclareChanges},
+		{lifecycle.UpdateReviewChanges, a.reviewChanges, a.validateReviewChanges},
 		{lifecycle.UpdateReport, a.fileReport, a.validateReport},
 		{lifecycle.UpdateReviewReport, a.reviewReport, a.validateReviewReport},
 		{lifecycle.UpdateExtendReport, a.extendReport, a.validateExtendReport},

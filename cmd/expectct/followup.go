@@ -17,7 +17,7 @@ import (
 // The commands of the second phase: after approval, the mission, its report
 // and the payment.
 func followUpCommands(g *globals) []*cobra.Command {
-	return []*cobra.Command{renounceCmd(g), reportCmd(g), reviewReportCmd(g), extendReportCmd(g),
+	return []*cobra.Command{renounceCmd(g), declareChangesCmd(g), reviewChangesCmd(g), reportCmd(g), reviewReportCmd(g), extendReportCmd(g),
 		cancelGrantCmd(g), orderPaymentCmd(g), confirmPaymentCmd(g)}
 }
 
@@ -57,6 +57,61 @@ func renounceCmd(g *globals) *cobra.Command {
 		},
 		func(cmd *cobra.Command) {
 			cmd.Flags().StringVar(&reason, "reason", "", "why the mission is given up (required)")
+		})
+}
+
+func declareChangesCmd(g *globals) *cobra.Command {
+	var file, reason string
+	var changes lifecycle.MissionChanges
+	return followUpStep(g, "declare-changes ID --file CHANGES.json --reason TEXT",
+		"Declare changed dates or agents before the mission starts (applicant); an instructor acknowledges or refuses them", "changes declared",
+		func() error {
+			if file == "" {
+				return errors.New("--file is required: the new dates and agents as JSON (start_date, end_date, agents)")
+			}
+			if err := requireText("reason", reason); err != nil {
+				return err
+			}
+			f, err := os.Open(file)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			return decodeJSONFile(f, &changes)
+		},
+		func(ctx context.Context, c *apiclient.Client, id string) (*apiclient.Response[lifecycle.State], error) {
+			return c.DeclareChanges(ctx, id, changes, reason)
+		},
+		func(cmd *cobra.Command) {
+			cmd.Flags().StringVar(&file, "file", "", "the new dates and agents as JSON (required)")
+			cmd.Flags().StringVar(&reason, "reason", "", "why they change (required)")
+		})
+}
+
+func reviewChangesCmd(g *globals) *cobra.Command {
+	var acknowledge, refuse bool
+	var reason string
+	return followUpStep(g, "review-changes ID --acknowledge | --refuse --reason TEXT", "Acknowledge or refuse declared changes (instructor)", "changes reviewed",
+		func() error {
+			switch {
+			case acknowledge == refuse:
+				return errors.New("give exactly one of --acknowledge or --refuse")
+			case refuse:
+				return requireText("reason", reason)
+			}
+			return nil
+		},
+		func(ctx context.Context, c *apiclient.Client, id string) (*apiclient.Response[lifecycle.State], error) {
+			outcome := lifecycle.ChangesAcknowledge
+			if refuse {
+				outcome = lifecycle.ChangesRefuse
+			}
+			return c.ReviewChanges(ctx, id, outcome, reason)
+		},
+		func(cmd *cobra.Command) {
+			cmd.Flags().BoolVar(&acknowledge, "acknowledge", false, "the changes stand: the mission's dates and agents change")
+			cmd.Flags().BoolVar(&refuse, "refuse", false, "the mission stays as approved")
+			cmd.Flags().StringVar(&reason, "reason", "", "why they are refused (required with --refuse)")
 		})
 }
 

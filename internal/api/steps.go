@@ -58,6 +58,14 @@ type (
 	withdrawalBody struct {
 		Reason string `json:"reason"`
 	}
+	changesBody struct {
+		Changes lifecycle.MissionChanges `json:"changes"`
+		Reason  string                   `json:"reason"`
+	}
+	changesReviewBody struct {
+		Outcome string `json:"outcome"`
+		Reason  string `json:"reason"`
+	}
 	reportBody struct {
 		Report lifecycle.Report `json:"report"`
 	}
@@ -124,6 +132,16 @@ var stepRoutes = []stepRoute{
 		var in withdrawalBody
 		err := decode(bytes.NewReader(b), max, &in)
 		return lifecycle.RenounceInput{Actor: a, Reason: in.Reason}, err
+	}},
+	{"changes", lifecycle.ActionDeclareChanges, lifecycle.UpdateDeclareChanges, func(b []byte, a lifecycle.Actor, max int64) (any, error) {
+		var in changesBody
+		err := decode(bytes.NewReader(b), max, &in)
+		return lifecycle.DeclareChangesInput{Actor: a, Changes: in.Changes, Reason: in.Reason}, err
+	}},
+	{"changes-review", lifecycle.ActionReviewChanges, lifecycle.UpdateReviewChanges, func(b []byte, a lifecycle.Actor, max int64) (any, error) {
+		var in changesReviewBody
+		err := decode(bytes.NewReader(b), max, &in)
+		return lifecycle.ReviewChangesInput{Actor: a, Outcome: in.Outcome, Reason: in.Reason}, err
 	}},
 	{"report", lifecycle.ActionReport, lifecycle.UpdateReport, func(b []byte, a lifecycle.Actor, max int64) (any, error) {
 		var in reportBody

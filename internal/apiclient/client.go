@@ -579,6 +579,22 @@ func (c *Client) Renounce(ctx context.Context, id, reason string) (*Response[lif
 	}{reason})
 }
 
+// DeclareChanges declares changed dates or agents before the mission.
+func (c *Client) DeclareChanges(ctx context.Context, id string, changes lifecycle.MissionChanges, reason string) (*Response[lifecycle.State], error) {
+	return c.step(ctx, id, "changes", struct {
+		Changes lifecycle.MissionChanges `json:"changes"`
+		Reason  string                   `json:"reason"`
+	}{changes, reason})
+}
+
+// ReviewChanges acknowledges or refuses (with a reason) declared changes.
+func (c *Client) ReviewChanges(ctx context.Context, id, outcome, reason string) (*Response[lifecycle.State], error) {
+	return c.step(ctx, id, "changes-review", struct {
+		Outcome string `json:"outcome"`
+		Reason  string `json:"reason,omitempty"`
+	}{outcome, reason})
+}
+
 // Report files the mission report.
 func (c *Client) Report(ctx context.Context, id string, report lifecycle.Report) (*Response[lifecycle.State], error) {
 	return c.step(ctx, id, "report", struct {

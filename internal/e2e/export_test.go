@@ -21,7 +21,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/daect/expectct/internal/dossier"
-	"github.com/daect/expectct/internal/exports"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/store"
 	"github.com/daect/expectct/internal/testenv"
@@ -56,7 +55,7 @@ type seedEvent struct {
 }
 
 var seedShapes = []seedShape{
-	{exports.StatusClosed, []seedEvent{
+	{string(lifecycle.StatusClosed), []seedEvent{
 		{lifecycle.EventSubmitted, "submitted", 0, ""},
 		{lifecycle.EventEmbassyConsulted, "embassy_consultation", 0.001, ""},
 		{lifecycle.EventOpinionGiven, "under_review", 9.5, ""},
@@ -65,10 +64,10 @@ var seedShapes = []seedShape{
 		{lifecycle.EventRecommended, "awaiting_decision", 20, "3000.00"},
 		{lifecycle.EventApproved, "approved", 23, "3000.00"},
 		{"mission_ended", "awaiting_report", 40, ""},
-		{exports.EventReportSubmitted, "report_review", 70, ""},
-		{exports.EventReportAccepted, "awaiting_payment_order", 75, "2750.50"},
-		{exports.EventPaymentOrdered, "payment_ordered", 80, "2750.50"},
-		{exports.EventPaymentConfirmed, exports.StatusClosed, 84, "2750.50"},
+		{lifecycle.EventReportSubmitted, "report_review", 70, ""},
+		{lifecycle.EventReportAccepted, "awaiting_payment_order", 75, "2750.50"},
+		{lifecycle.EventPaymentOrdered, "payment_ordered", 80, "2750.50"},
+		{lifecycle.EventPaymentConfirmed, string(lifecycle.StatusClosed), 84, "2750.50"},
 	}},
 	{string(lifecycle.StatusApproved), []seedEvent{
 		{lifecycle.EventSubmitted, "submitted", 0, ""},
@@ -171,7 +170,7 @@ func seedApplications(t testing.TB, dbURL string, n int) seedCounts {
 		year := at.In(lifecycle.Paris).Year()
 		c.byYear[year]++
 		c.bySIREN[siren]++
-		if shape.status == exports.StatusClosed && country == "BR" && year == 2025 {
+		if shape.status == string(lifecycle.StatusClosed) && country == "BR" && year == 2025 {
 			c.closedBR2025++
 		}
 	}

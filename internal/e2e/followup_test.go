@@ -281,3 +281,44 @@ func pathOverdueThenExtended(t *testing.T) (*testenv.Stack, string) {
 	}
 	return f.s, f.id
 }
+
+// pathChangesThenRenounced: the applicant declares new dates and agents,
+// the instructor acknowledges them (the read model's dossier follows),
+// then the applicant gives the mission up before it starts.
+func pathChangesThenRenounced(t *testing.T) (*testenv.Stack, string) {
+	f := start(t, calmRules(), testenv.ExampleDossier(t))
+	f.mails(3)
+	f.favorable(testenv.EmbassySN)
+	f.grant()
+	agents := []map[string]string{{"name": "Julien Lefèvre", "position": "Responsable du service propreté urbaine", "expertise": "Collecte"}}
+	bad := map[string]any{"changes": map[string]any{"start_date": "2030-04-10", "end_date": "2030-05-30", "agents": agents}, "reason": "x"}
+	if r := f.s.Do(&testenv.Applicant, "POST", "/v1/applications/"+f.id+"/changes", bad); r.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(string(r.Body), "changes.end_date") {
+		t.Fatalf("a mission of 51 days: %d %s", r.Status, r.Body)
+	}
+	st := f.step(testenv.Applicant, "changes", map[string]any{
+		"changes": map[string]any{"start_date": "2030-04-10", "end_date": "2030-04-16", "agents": agents},
+		"reason":  "Le partenaire reporte la mission d'un mois."})
+	if st.Status != lifecycle.StatusChangesDeclared {
+		t.Fatalf("after the declaration: %s", st.Status)
+	}
+	st = f.step(testenv.Instructor, "changes-review", map[string]any{"outcome": "acknowledge"})
+	if st.Status != lifecycle.StatusApproved || st.Dossier.Mission.EndDate.String() != "2030-04-16" || len(st.Dossier.Agents) != 1 {
+		t.Fatalf("after the acknowledgement: %s %+v", st.Status, st.Dossier.Mission)
+	}
+	f.renounce()
+	f.checkJournal(lifecycle.StatusRenounced, lifecycle.EventSubmitted, lifecycle.EventEmbassyConsulted,
+		lifecycle.EventOpinionGiven, lifecycle.EventRecommended, lifecycle.EventApproved, lifecycle.EventChangesDeclared,
+		lifecycle.EventChangesAcknowledged, lifecycle.EventRenounced)
+	got := f.s.Mailpit.WaitFor(t, 7, wait)
+	var acknowledged bool
+	for _, m := range got {
+		if strings.HasPrefix(m.Subject, "[EXPE-CT] Changement pris en compte") && strings.Contains(m.Text, "du 2030-04-10 au 2030-04-16") {
+			acknowledged = true
+		}
+	}
+	if !acknowledged {
+		t.Fatal("the applicant was not told the changes stand, with the new dates")
+	}
+	return f.s, f.id
+}

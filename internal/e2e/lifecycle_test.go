@@ -63,6 +63,7 @@ var lifecyclePaths = []lifecyclePath{
 	{"grant_cancelled", pathGrantCancelled},
 	{"report_changes_then_paid", pathReportChangesThenPaid},
 	{"overdue_then_extended", pathOverdueThenExtended},
+	{"changes_then_renounced", pathChangesThenRenounced},
 }
 
 func TestLifecycle(t *testing.T) {

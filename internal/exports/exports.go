@@ -61,17 +61,12 @@ const FirstYear = 2020
 // Params are the query parameters an export takes.
 var Params = []string{"format", "status", "country", "year", "siren"}
 
-// Statuses are the values the status filter accepts: the lifecycle's and
-// those of the second phase.
+// Statuses are the values the status filter accepts: every status of the
+// lifecycle.
 func Statuses() []string {
 	var out []string
 	for _, s := range lifecycle.AllStatuses {
 		out = append(out, string(s))
-	}
-	for _, s := range []string{StatusClosed, StatusRenounced, StatusCancelled} {
-		if !slices.Contains(out, s) {
-			out = append(out, s)
-		}
 	}
 	return out
 }

@@ -26,7 +26,7 @@ func cents(v int64) *int64 { return &v }
 // back once, a reduced payment.
 func paidRecord() *store.ExportRecord {
 	return &store.ExportRecord{
-		ID: "EXP-AAAAAAAAAAAAAAAA", Status: StatusClosed, SIREN: "214401093", Collectivite: "Commune de Saint-Étienne",
+		ID: "EXP-AAAAAAAAAAAAAAAA", Status: string(lifecycle.StatusClosed), SIREN: "214401093", Collectivite: "Commune de Saint-Étienne",
 		Country: "SN", RulesVersion: "2026.1", RequestedCents: 350000, RecommendedCents: cents(300000), GrantedCents: cents(300000),
 		SubmittedAt: t0,
 		Events: []store.ExportEvent{
@@ -41,12 +41,12 @@ func paidRecord() *store.ExportRecord {
 			{Event: lifecycle.EventApproved, Status: "approved", At: at(22.25)},
 			// Events the export does not read change nothing.
 			{Event: "mission_ended", Status: "awaiting_report", At: at(40)},
-			{Event: EventReportSubmitted, Status: "report_review", At: at(60)},
+			{Event: lifecycle.EventReportSubmitted, Status: "report_review", At: at(60)},
 			{Event: "report_changes_requested", Status: "awaiting_report_changes", At: at(62)},
-			{Event: EventReportSubmitted, Status: "report_review", At: at(65)},
-			{Event: EventReportAccepted, Status: "awaiting_payment_order", At: at(66), Amount: "2750.50"},
-			{Event: EventPaymentOrdered, Status: "payment_ordered", At: at(70), Amount: ""},
-			{Event: EventPaymentConfirmed, Status: StatusClosed, At: at(75.04), Amount: "2750.50"},
+			{Event: lifecycle.EventReportSubmitted, Status: "report_review", At: at(65)},
+			{Event: lifecycle.EventReportAccepted, Status: "awaiting_payment_order", At: at(66), Amount: "2750.50"},
+			{Event: lifecycle.EventPaymentOrdered, Status: "payment_ordered", At: at(70), Amount: ""},
+			{Event: lifecycle.EventPaymentConfirmed, Status: string(lifecycle.StatusClosed), At: at(75.04), Amount: "2750.50"},
 		},
 	}
 }
@@ -131,7 +131,7 @@ func TestRowOfOpenAndEndedEarly(t *testing.T) {
 		t.Errorf("awaiting complements: instruction %v, complements %v", r.Durations[PhaseInstruction], r.Durations[PhaseComplements])
 	}
 
-	if _, err := RowOf(&store.ExportRecord{ID: "EXP-C", Events: []store.ExportEvent{{Event: EventReportAccepted, Amount: "12,5"}}}); err == nil {
+	if _, err := RowOf(&store.ExportRecord{ID: "EXP-C", Events: []store.ExportEvent{{Event: lifecycle.EventReportAccepted, Amount: "12,5"}}}); err == nil {
 		t.Error("an unreadable amount is not reported")
 	}
 }
@@ -386,7 +386,7 @@ func TestStatusesCoverTheSecondPhase(t *testing.T) {
 			t.Errorf("the CSV has no French name for %s", s)
 		}
 	}
-	for _, s := range append(lifecycle.AllStatuses, StatusClosed, StatusRenounced, StatusCancelled) {
+	for _, s := range lifecycle.AllStatuses {
 		n := 0
 		for _, g := range got {
 			if g == string(s) {

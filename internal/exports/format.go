@@ -108,16 +108,17 @@ var statusLabels = map[string]string{
 	"rejected":              "refusé",
 	"withdrawn":             "retiré",
 	"closed_without_action": "classé sans suite",
-	// The second phase's.
+	// The second phase.
+	"changes_declared":        "changement déclaré",
 	"awaiting_report":         "compte rendu attendu",
 	"report_overdue":          "compte rendu en retard",
 	"report_review":           "compte rendu en examen",
 	"awaiting_report_changes": "compte rendu à compléter",
 	"awaiting_payment_order":  "paiement à ordonner",
 	"payment_ordered":         "paiement ordonné",
-	StatusClosed:              "soldé",
-	StatusRenounced:           "mission abandonnée",
-	StatusCancelled:           "subvention annulée",
+	"closed":                  "soldé",
+	"renounced":               "mission abandonnée",
+	"cancelled":               "subvention annulée",
 }
 
 func statusLabel(code string) string {

@@ -9,30 +9,8 @@ import (
 	"github.com/daect/expectct/internal/store"
 )
 
-// The journal events and statuses of the second phase (after approval),
-// read by name so that an export reads journals written before and after
-// they exist.
-const (
-	EventReportSubmitted  = "report_submitted"
-	EventReportAccepted   = "report_accepted"   // details.amount: payable
-	EventPaymentOrdered   = "payment_ordered"   // details.amount: ordered
-	EventPaymentConfirmed = "payment_confirmed" // details.amount: paid
-
-	StatusClosed    = "closed"
-	StatusRenounced = "renounced"
-	StatusCancelled = "cancelled"
-)
-
 // amountEvents are the events whose amount the read model does not keep.
-var amountEvents = []string{EventReportAccepted, EventPaymentConfirmed}
-
-// finalStatuses end an application: nothing after them counts. Approved is
-// not one of them: a grant goes on to its report and payment.
-var finalStatuses = map[string]bool{
-	string(lifecycle.StatusRejected): true, string(lifecycle.StatusWithdrawn): true,
-	string(lifecycle.StatusClosedWithoutAction): true,
-	StatusClosed: true, StatusRenounced: true, StatusCancelled: true,
-}
+var amountEvents = []string{lifecycle.EventReportAccepted, lifecycle.EventPaymentConfirmed}
 
 // Phase is a stretch of an application's life whose length an export gives.
 type Phase int
@@ -61,8 +39,8 @@ var enters = map[string]Phase{
 	lifecycle.EventComplementsReceived:  PhaseInstruction,
 	lifecycle.EventRecommended:          PhaseDecision,
 	lifecycle.EventApproved:             PhaseReportWait,
-	EventReportSubmitted:                PhaseReportReview,
-	EventReportAccepted:                 PhasePayment,
+	lifecycle.EventReportSubmitted:      PhaseReportReview,
+	lifecycle.EventReportAccepted:       PhasePayment,
 }
 
 // Step is a dated step of an application an export shows.
@@ -91,10 +69,10 @@ var stepOf = map[string]Step{
 	lifecycle.EventRecommended:        StepRecommendation,
 	lifecycle.EventApproved:           StepDecision,
 	lifecycle.EventRejected:           StepDecision,
-	EventReportSubmitted:              StepReportFiled,
-	EventReportAccepted:               StepReportAccepted,
-	EventPaymentOrdered:               StepPaymentOrdered,
-	EventPaymentConfirmed:             StepPaid,
+	lifecycle.EventReportSubmitted:    StepReportFiled,
+	lifecycle.EventReportAccepted:     StepReportAccepted,
+	lifecycle.EventPaymentOrdered:     StepPaymentOrdered,
+	lifecycle.EventPaymentConfirmed:   StepPaid,
 }
 
 // Row is one application as an export shows it. Nil means not reached.
@@ -147,13 +125,15 @@ func RowOf(rec *store.ExportRecord) (Row, error) {
 				return r, fmt.Errorf("%s: %s amount: %w", rec.ID, e.Event, err)
 			}
 			switch e.Event {
-			case EventReportAccepted:
+			case lifecycle.EventReportAccepted:
 				r.Payable = &m
-			case EventPaymentConfirmed:
+			case lifecycle.EventPaymentConfirmed:
 				r.Paid = &m
 			}
 		}
-		if finalStatuses[e.Status] {
+		// Nothing after an end counts (approval is not one: a grant goes on
+		// to its report and payment).
+		if lifecycle.Status(e.Status).Terminal() {
 			leave(e.At)
 			current = -1
 			break

@@ -23,17 +23,20 @@ type FollowUp struct {
 	Reminders int `json:"reminders,omitempty"`
 	// ClockLeft is what remained of the report clock when the report was
 	// filed: the clock stops while the report is examined.
-	ClockLeft        time.Duration  `json:"clock_left,omitempty"`
-	RenunciationNote string         `json:"renunciation_reason,omitempty"`
-	Report           *Report        `json:"report,omitempty"`
-	ReportedBy       *Actor         `json:"reported_by,omitempty"`
-	ReportChanges    string         `json:"report_changes,omitempty"`
-	ReviewedBy       *Actor         `json:"reviewed_by,omitempty"`
-	Payable          *dossier.Money `json:"payable,omitempty"`
-	Reduction        string         `json:"reduction_motivation,omitempty"`
-	OrderedBy        *Actor         `json:"ordered_by,omitempty"`
-	Paid             *Payment       `json:"payment,omitempty"`
-	Cancellation     string         `json:"cancellation_motivation,omitempty"`
+	ClockLeft        time.Duration `json:"clock_left,omitempty"`
+	RenunciationNote string        `json:"renunciation_reason,omitempty"`
+	// DeclaredChanges are the dates and agents the applicant declared,
+	// awaiting the instructor.
+	DeclaredChanges *MissionChanges `json:"declared_changes,omitempty"`
+	Report          *Report         `json:"report,omitempty"`
+	ReportedBy      *Actor          `json:"reported_by,omitempty"`
+	ReportChanges   string          `json:"report_changes,omitempty"`
+	ReviewedBy      *Actor          `json:"reviewed_by,omitempty"`
+	Payable         *dossier.Money  `json:"payable,omitempty"`
+	Reduction       string          `json:"reduction_motivation,omitempty"`
+	OrderedBy       *Actor          `json:"ordered_by,omitempty"`
+	Paid            *Payment        `json:"payment,omitempty"`
+	Cancellation    string          `json:"cancellation_motivation,omitempty"`
 }
 
 // Payment is the confirmed payment of the grant.
@@ -74,6 +77,41 @@ func (c ActualCosts) Total() dossier.Money {
 func PayableCap(granted, actualTotal dossier.Money, sharePercent int) dossier.Money {
 	share := actualTotal * dossier.Money(sharePercent) / 100
 	return min(granted, share)
+}
+
+// MissionChanges are new dates or agents for an approved mission.
+type MissionChanges struct {
+	StartDate dossier.Date    `json:"start_date" validate:"required"`
+	EndDate   dossier.Date    `json:"end_date" validate:"required"`
+	Agents    []dossier.Agent `json:"agents" validate:"required,min=1,dive"`
+}
+
+// Apply returns the dossier with the changes.
+func (c MissionChanges) Apply(d dossier.Dossier) dossier.Dossier {
+	d.Mission.StartDate, d.Mission.EndDate = c.StartDate, c.EndDate
+	d.Agents = c.Agents
+	return d
+}
+
+// DeclareChangesInput is the applicant declaring changed dates or agents
+// before the mission starts.
+type DeclareChangesInput struct {
+	Actor   Actor          `json:"actor"`
+	Changes MissionChanges `json:"changes"`
+	Reason  string         `json:"reason" validate:"required,max=4000" text:"multiline"`
+}
+
+// Outcomes of the review of declared changes.
+const (
+	ChangesAcknowledge = "acknowledge"
+	ChangesRefuse      = "refuse"
+)
+
+// ReviewChangesInput is the instructor acknowledging or refusing them.
+type ReviewChangesInput struct {
+	Actor   Actor  `json:"actor"`
+	Outcome string `json:"outcome" validate:"required,oneof=acknowledge refuse"`
+	Reason  string `json:"reason,omitempty" validate:"required_if=Outcome refuse,max=4000" text:"multiline"`
 }
 
 // RenounceInput is the applicant giving up the mission before it starts.

@@ -30,6 +30,7 @@ const (
 	StatusClosedWithoutAction Status = "closed_without_action" // classé sans suite
 
 	// The second phase, after approval.
+	StatusChangesDeclared      Status = "changes_declared"        // changement de dates ou d'agents déclaré
 	StatusAwaitingReport       Status = "awaiting_report"         // mission over, compte rendu attendu
 	StatusReportOverdue        Status = "report_overdue"          // compte rendu en retard
 	StatusReportReview         Status = "report_review"           // compte rendu en examen
@@ -44,7 +45,7 @@ const (
 // AllStatuses lists every state, in lifecycle order.
 var AllStatuses = []Status{StatusSubmitted, StatusEmbassyConsultation, StatusUnderReview,
 	StatusAwaitingComplements, StatusAwaitingDecision, StatusApproved, StatusRejected,
-	StatusWithdrawn, StatusClosedWithoutAction, StatusAwaitingReport, StatusReportOverdue,
+	StatusWithdrawn, StatusClosedWithoutAction, StatusChangesDeclared, StatusAwaitingReport, StatusReportOverdue,
 	StatusReportReview, StatusAwaitingReportChange, StatusAwaitingPaymentOrder, StatusPaymentOrdered,
 	StatusClosed, StatusRenounced, StatusCancelled}
 
@@ -147,6 +148,8 @@ const (
 	ActionCodecDecode        Action = "codec_decode"
 	// The second phase.
 	ActionRenounce       Action = "renounce"
+	ActionDeclareChanges Action = "declare_changes"
+	ActionReviewChanges  Action = "review_changes"
 	ActionReport         Action = "report"
 	ActionReviewReport   Action = "review_report"
 	ActionExtendReport   Action = "extend_report_deadline"
@@ -160,7 +163,7 @@ var AllActions = []Action{ActionSubmit, ActionRead, ActionList, ActionHistory, A
 	ActionRequestComplements, ActionComplements, ActionRecommend, ActionDecide, ActionWithdraw,
 	ActionAuditVerify, ActionEmbassyDirectory, ActionEmbassyList, ActionMailFailed,
 	ActionWhoAmI, ActionPeopleList, ActionPeopleGrant, ActionCodecDecode,
-	ActionRenounce, ActionReport, ActionReviewReport, ActionExtendReport, ActionCancelGrant,
+	ActionRenounce, ActionDeclareChanges, ActionReviewChanges, ActionReport, ActionReviewReport, ActionExtendReport, ActionCancelGrant,
 	ActionOrderPayment, ActionConfirmPayment}
 
 // rolesFor is the permission table of domain.md.
@@ -189,6 +192,8 @@ var rolesFor = map[Action][]Role{
 	ActionCodecDecode: {RoleAuditor, RoleAdmin},
 
 	ActionRenounce:       {RoleApplicant},
+	ActionDeclareChanges: {RoleApplicant},
+	ActionReviewChanges:  {RoleInstructor},
 	ActionReport:         {RoleApplicant},
 	ActionReviewReport:   {RoleInstructor},
 	ActionExtendReport:   {RoleInstructor},
@@ -233,6 +238,8 @@ const (
 	UpdateDecide             = "decide"
 	UpdateWithdraw           = "withdraw"
 	UpdateRenounce           = "renounce"
+	UpdateDeclareChanges     = "declare_changes"
+	UpdateReviewChanges      = "review_changes"
 	UpdateReport             = "report"
 	UpdateReviewReport       = "review_report"
 	UpdateExtendReport       = "extend_report_deadline"
@@ -252,6 +259,8 @@ var ActionOfUpdate = map[string]Action{
 	UpdateDecide:             ActionDecide,
 	UpdateWithdraw:           ActionWithdraw,
 	UpdateRenounce:           ActionRenounce,
+	UpdateDeclareChanges:     ActionDeclareChanges,
+	UpdateReviewChanges:      ActionReviewChanges,
 	UpdateReport:             ActionReport,
 	UpdateReviewReport:       ActionReviewReport,
 	UpdateExtendReport:       ActionExtendReport,
@@ -441,6 +450,9 @@ const (
 
 	// The second phase.
 	EventRenounced              = "renounced"
+	EventChangesDeclared        = "changes_declared"
+	EventChangesAcknowledged    = "changes_acknowledged"
+	EventChangesRefused         = "changes_refused"
 	EventMissionEnded           = "mission_ended"
 	EventReportReminded         = "report_reminded"
 	EventReportOverdue          = "report_overdue"
@@ -458,7 +470,7 @@ const (
 var AllEvents = []string{EventSubmitted, EventEmbassyConsulted, EventEmbassyContactMissing, EventEmbassyReminded,
 	EventOpinionGiven, EventOpinionDeemedGiven, EventComplementsRequested, EventComplementsReceived,
 	EventComplementsExpired, EventRecommended, EventDecisionReminded, EventApproved, EventRejected, EventWithdrawn,
-	EventRenounced, EventMissionEnded, EventReportReminded, EventReportOverdue, EventReportGraceExpired,
+	EventRenounced, EventChangesDeclared, EventChangesAcknowledged, EventChangesRefused, EventMissionEnded, EventReportReminded, EventReportOverdue, EventReportGraceExpired,
 	EventReportDeadlineExtended, EventGrantCancelled, EventReportSubmitted, EventReportChangesRequested,
 	EventReportAccepted, EventPaymentOrdered, EventPaymentConfirmed}
 

@@ -38,6 +38,12 @@ var moves = func() map[Move]bool {
 
 		// The second phase.
 		{StatusApproved, EventRenounced, StatusRenounced},
+		{StatusChangesDeclared, EventRenounced, StatusRenounced},
+		{StatusApproved, EventChangesDeclared, StatusChangesDeclared},
+		{StatusChangesDeclared, EventChangesAcknowledged, StatusApproved},
+		{StatusChangesDeclared, EventChangesRefused, StatusApproved},
+		// The mission ends while a declaration waits: it lapses.
+		{StatusChangesDeclared, EventMissionEnded, StatusAwaitingReport},
 		{StatusApproved, EventMissionEnded, StatusAwaitingReport},
 		{StatusReportOverdue, EventReportGraceExpired, StatusReportOverdue},
 		{StatusReportOverdue, EventGrantCancelled, StatusCancelled},

@@ -40,6 +40,9 @@ const (
 	MailClosedWithoutAction   = "closed_without_action"   // to the applicant: classé sans suite
 	// The second phase.
 	MailRenounced              = "renounced"                // to DAECT, embassy in Cc: the mission is given up
+	MailChangesDeclared        = "changes_declared"         // to DAECT: new dates or agents to acknowledge
+	MailChangesAcknowledged    = "changes_acknowledged"     // to the applicant, embassy in Cc: the changes stand
+	MailChangesRefused         = "changes_refused"          // to the applicant: the changes are refused, with the reason
 	MailReportRequested        = "report_requested"         // to the applicant: the mission is over, report due by a date
 	MailReportReminder         = "report_reminder"          // to the applicant: report still awaited
 	MailReportOverdue          = "report_overdue"           // to DAECT: the report's due date passed
@@ -82,6 +85,9 @@ var mailsOf = map[string][]MailSpec{
 	EventWithdrawn:             {{Template: MailWithdrawn, To: ToApplicant}},
 
 	EventRenounced:              {{Template: MailRenounced, To: ToSecretariat, CcEmbassy: true}},
+	EventChangesDeclared:        {{Template: MailChangesDeclared, To: ToSecretariat}},
+	EventChangesAcknowledged:    {{Template: MailChangesAcknowledged, To: ToApplicant, CcEmbassy: true}},
+	EventChangesRefused:         {{Template: MailChangesRefused, To: ToApplicant}},
 	EventMissionEnded:           {{Template: MailReportRequested, To: ToApplicant}},
 	EventReportReminded:         {{Template: MailReportReminder, To: ToApplicant}},
 	EventReportOverdue:          {{Template: MailReportOverdue, To: ToSecretariat}},
@@ -114,9 +120,10 @@ type Details struct {
 	Flags          []string         `json:"flags,omitempty"`
 	Dossier        *dossier.Dossier `json:"dossier,omitempty"`
 	// The second phase.
-	Report    *Report       `json:"report,omitempty"`
-	Reference string        `json:"reference,omitempty"`
-	PaidOn    *dossier.Date `json:"paid_on,omitempty"`
+	Report    *Report         `json:"report,omitempty"`
+	Changes   *MissionChanges `json:"changes,omitempty"`
+	Reference string          `json:"reference,omitempty"`
+	PaidOn    *dossier.Date   `json:"paid_on,omitempty"`
 }
 
 // Transition is one step of an application, as the workflow decided it, with

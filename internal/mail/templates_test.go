@@ -127,6 +127,18 @@ func TestRenderEveryTemplate(t *testing.T) {
 			fr: []string{"Métropole de Lyon renonce à la mission", "clos sans paiement", "Mission reportée à 2027."},
 			en: []string{"Métropole de Lyon gives up the mission", "closed without payment", "Mission reportée à 2027."},
 		},
+		lifecycle.MailChangesDeclared: {
+			fr: []string{"Métropole de Lyon déclare un changement", "du 2026-09-01 au 2026-09-10", "Mission reportée à 2027."},
+			en: []string{"Métropole de Lyon declares changed dates", "from 2026-09-01 to 2026-09-10", "Mission reportée à 2027."},
+		},
+		lifecycle.MailChangesAcknowledged: {
+			fr: []string{"prend acte du changement", "désormais du 2026-09-01 au 2026-09-10"},
+			en: []string{"acknowledges the changes", "now from 2026-09-01 to 2026-09-10"},
+		},
+		lifecycle.MailChangesRefused: {
+			fr: []string{"ne retient pas le changement", "Mission reportée à 2027."},
+			en: []string{"does not accept the changes", "Mission reportée à 2027."},
+		},
 		lifecycle.MailReportRequested: {
 			fr: []string{"est terminée", "au plus tard le 15 juillet 2026", "coûts réels"},
 			en: []string{"is over", "by 15 July 2026", "actual costs"},

@@ -27,6 +27,7 @@ var HistoryPaths = []string{
 	"grant_cancelled",
 	"report_changes_then_paid",
 	"overdue_then_extended",
+	"changes_then_renounced",
 	"approved",
 	"rejected",
 	"withdrawn",
