@@ -290,6 +290,26 @@ func humanStep(name string, args *commonpb.Payloads) Entry {
 		e.Actor = actorOf(in.Actor)
 		d["reason"] = in.Reason
 		e.Summary = fmt.Sprintf("mission renounced by %s", in.Actor.ID)
+	case lifecycle.UpdateDeclareChanges:
+		var in lifecycle.DeclareChangesInput
+		if err := decodeFirst(args, &in); err != nil {
+			return fail(err)
+		}
+		// The agents are people: only the dates show.
+		e.Actor = actorOf(in.Actor)
+		d["start_date"], d["end_date"], d["reason"] = in.Changes.StartDate.String(), in.Changes.EndDate.String(), in.Reason
+		e.Summary = fmt.Sprintf("changed dates or agents declared by %s", in.Actor.ID)
+	case lifecycle.UpdateReviewChanges:
+		var in lifecycle.ReviewChangesInput
+		if err := decodeFirst(args, &in); err != nil {
+			return fail(err)
+		}
+		e.Actor = actorOf(in.Actor)
+		d["outcome"] = in.Outcome
+		if in.Reason != "" {
+			d["reason"] = in.Reason
+		}
+		e.Summary = fmt.Sprintf("declared changes reviewed by %s: %s", in.Actor.ID, in.Outcome)
 	case lifecycle.UpdateReport:
 		var in lifecycle.ReportInput
 		if err := decodeFirst(args, &in); err != nil {

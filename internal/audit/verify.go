@@ -279,6 +279,8 @@ var eventsOfUpdate = map[string][]string{
 	lifecycle.UpdateDecide:             {lifecycle.EventApproved, lifecycle.EventRejected},
 	lifecycle.UpdateWithdraw:           {lifecycle.EventWithdrawn},
 	lifecycle.UpdateRenounce:           {lifecycle.EventRenounced},
+	lifecycle.UpdateDeclareChanges:     {lifecycle.EventChangesDeclared},
+	lifecycle.UpdateReviewChanges:      {lifecycle.EventChangesAcknowledged, lifecycle.EventChangesRefused},
 	lifecycle.UpdateReport:             {lifecycle.EventReportSubmitted},
 	lifecycle.UpdateReviewReport:       {lifecycle.EventReportAccepted, lifecycle.EventReportChangesRequested},
 	lifecycle.UpdateExtendReport:       {lifecycle.EventReportDeadlineExtended},

@@ -322,3 +322,21 @@ func pathChangesThenRenounced(t *testing.T) (*testenv.Stack, string) {
 	}
 	return f.s, f.id
 }
+
+// TestSecondPhaseAuditVerifies: every path of the second phase leaves a
+// journal that audit verify finds whole and meaningful, step by step
+// against the workflow's history.
+func TestSecondPhaseAuditVerifies(t *testing.T) {
+	for _, p := range []struct {
+		name string
+		run  func(t *testing.T) (*testenv.Stack, string)
+	}{{"paid_and_closed", pathPaidAndClosed}, {"changes_then_renounced", pathChangesThenRenounced}} {
+		t.Run(p.name, func(t *testing.T) {
+			t.Parallel()
+			s, id := p.run(t)
+			if rep := apiVerify(t, s, id); !rep.OK || rep.Checked != 1 {
+				t.Fatalf("audit verify of %s: %+v", id, rep)
+			}
+		})
+	}
+}
