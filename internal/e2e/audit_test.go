@@ -177,16 +177,20 @@ func TestAuditTamper(t *testing.T) {
 		seq := seqOf(t, s, recomputed, lifecycle.EventApproved)
 		rewriteJournal(t, s, func(tx pgx.Tx) error {
 			entries := journalOf(t, s, recomputed)
+			var prev string
 			for _, e := range entries {
 				if e.Seq < seq {
+					prev = e.Hash
 					continue
 				}
 				if e.Seq == seq {
 					e.Payload = []byte(strings.Replace(string(e.Payload), "2800", "4800", 1))
 				}
+				e.PrevHash = prev
 				e.Hash = e.ComputeHash()
-				if _, err := tx.Exec(context.Background(), `UPDATE journal SET payload = $3, hash = $4
-					WHERE application_id = $1 AND seq = $2`, recomputed, e.Seq, string(e.Payload), e.Hash); err != nil {
+				prev = e.Hash
+				if _, err := tx.Exec(context.Background(), `UPDATE journal SET payload = $3, prev_hash = $4, hash = $5
+					WHERE application_id = $1 AND seq = $2`, recomputed, e.Seq, string(e.Payload), e.PrevHash, e.Hash); err != nil {
 					return err
 				}
 			}

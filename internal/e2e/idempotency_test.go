@@ -133,8 +133,8 @@ func TestStepRetriedWithItsKey(t *testing.T) {
 	otherDecider := lifecycle.Actor{ID: "delegue.deux", Role: lifecycle.RoleDecider}
 	expectKeyReused(t, step(otherDecider, "decision", "opinion-key", decision))
 
-	s.WaitClosed(id, 30*time.Second)
-	sameState("decision retried once the application is closed", step(testenv.Decider, "decision", "opinion-key", decision), decided)
+	s.WaitSettled(id, 30*time.Second)
+	sameState("decision retried once the application is decided", step(testenv.Decider, "decision", "opinion-key", decision), decided)
 
 	recorded := map[string]int{}
 	for _, e := range journalOf(t, s, id) {

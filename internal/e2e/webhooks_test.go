@@ -134,7 +134,7 @@ func TestWebhooksDeliveredInOrderAfterRefusals(t *testing.T) {
 	// The application's whole first phase while the receiver refuses.
 	id := submitAs(t, s, testenv.Applicant, testenv.ExampleDossier(t))
 	fullPath(t, s, id)
-	s.WaitClosed(id, wait)
+	s.WaitSettled(id, wait)
 	pollUntil(t, wait, "three refused deliveries", func() bool { return rc.refusals() >= 3 })
 	rc.mu.Lock()
 	rc.accept = true
@@ -303,7 +303,7 @@ func TestWebhookGivenUpAfterRetryTime(t *testing.T) {
 
 	id := submitAs(t, s, testenv.Applicant, testenv.ExampleDossier(t))
 	fullPath(t, s, id)
-	s.WaitClosed(id, wait)
+	s.WaitSettled(id, wait)
 	journal := journalOf(t, s, id)
 	pollUntil(t, wait, "every event but the first delivered", func() bool {
 		mu.Lock()

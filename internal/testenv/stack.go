@@ -328,6 +328,23 @@ func (s *Stack) WaitClosed(id string, timeout time.Duration) lifecycle.State {
 	return st
 }
 
+// WaitSettled waits until the workflow has closed or waits with nothing
+// pending (an approved application waits for its mission), and returns the
+// state the read model holds.
+func (s *Stack) WaitSettled(id string, timeout time.Duration) lifecycle.State {
+	s.T.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if err := devstack.WaitSettled(ctx, s.Temporal, id); err != nil {
+		s.T.Fatalf("workflow %s: %v", id, err)
+	}
+	st, err := s.Store.ApplicationState(ctx, id)
+	if err != nil {
+		s.T.Fatalf("read model of %s: %v", id, err)
+	}
+	return st
+}
+
 // Journal returns the application's journal event types in order.
 func (s *Stack) Journal(id string) []string {
 	s.T.Helper()
