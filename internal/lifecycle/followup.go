@@ -57,6 +57,29 @@ type Report struct {
 	// Agents are those who actually travelled.
 	Agents []string    `json:"agents" validate:"required,min=1,max=20,dive,required,max=200"`
 	Costs  ActualCosts `json:"costs"`
+	// Attachments are the files the applicant uploaded for the report, as
+	// the API found them stored: their SHA-256 enters the journal with the
+	// report. Limits (count, total size) come from the application's rules.
+	Attachments []Attachment `json:"attachments,omitempty" validate:"dive"`
+}
+
+// Attachment is a file of the mission report: its type was detected from
+// its content when it was uploaded, never taken from the client.
+type Attachment struct {
+	ID        string `json:"id" validate:"required,max=64"`
+	Name      string `json:"name" validate:"required,max=255" text:"line"`
+	MediaType string `json:"media_type" validate:"required,oneof=application/pdf image/jpeg image/png application/vnd.oasis.opendocument.text application/vnd.openxmlformats-officedocument.wordprocessingml.document"`
+	Size      int64  `json:"size" validate:"gt=0"`
+	SHA256    string `json:"sha256" validate:"required,len=64,hexadecimal"`
+}
+
+// AttachmentsSize is the files' total size.
+func (r Report) AttachmentsSize() int64 {
+	var n int64
+	for _, a := range r.Attachments {
+		n += a.Size
+	}
+	return n
 }
 
 // ActualCosts are the mission's actual costs per budget line, in euros.
