@@ -1,9 +1,11 @@
 package lifecycle
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/daect/expectct/internal/dossier"
+	"github.com/daect/expectct/internal/rules"
 )
 
 // FollowUp is the second phase of an approved application: the mission, its
@@ -71,6 +73,38 @@ type Attachment struct {
 	MediaType string `json:"media_type" validate:"required,oneof=application/pdf image/jpeg image/png application/vnd.oasis.opendocument.text application/vnd.openxmlformats-officedocument.wordprocessingml.document"`
 	Size      int64  `json:"size" validate:"gt=0"`
 	SHA256    string `json:"sha256" validate:"required,len=64,hexadecimal"`
+}
+
+// AttachmentsBeyond names the first limit of the rules the report's files
+// break (too many, one listed twice, one too heavy, too heavy together), or
+// nil. The API and the workflow's validator both apply it.
+func (r Report) AttachmentsBeyond(limits rules.Attachments) *dossier.FieldError {
+	if n, most := len(r.Attachments), limits.Files(); n > most {
+		return &dossier.FieldError{Field: "report.attachments", Rule: "max_files",
+			MessageFR: fmt.Sprintf("Le compte rendu a %d pièces jointes ; %d au plus", n, most),
+			MessageEN: fmt.Sprintf("The report has %d attachments; at most %d", n, most)}
+	}
+	seen := make(map[string]bool, len(r.Attachments))
+	for i, f := range r.Attachments {
+		field := fmt.Sprintf("report.attachments[%d]", i)
+		if seen[f.ID] {
+			return &dossier.FieldError{Field: field, Rule: "unique",
+				MessageFR: fmt.Sprintf("La pièce jointe %s figure deux fois", f.ID),
+				MessageEN: fmt.Sprintf("Attachment %s is listed twice", f.ID)}
+		}
+		seen[f.ID] = true
+		if most := limits.FileBytes(); f.Size > most {
+			return &dossier.FieldError{Field: field, Rule: "max_file_size",
+				MessageFR: fmt.Sprintf("Le fichier %s pèse %d octets ; %d au plus", f.Name, f.Size, most),
+				MessageEN: fmt.Sprintf("File %s is %d bytes; at most %d", f.Name, f.Size, most)}
+		}
+	}
+	if total, most := r.AttachmentsSize(), limits.ReportBytes(); total > most {
+		return &dossier.FieldError{Field: "report.attachments", Rule: "max_total_size",
+			MessageFR: fmt.Sprintf("Les pièces jointes pèsent %d octets ensemble ; %d au plus", total, most),
+			MessageEN: fmt.Sprintf("The attachments weigh %d bytes together; at most %d", total, most)}
+	}
+	return nil
 }
 
 // AttachmentsSize is the files' total size.
