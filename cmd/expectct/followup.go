@@ -120,6 +120,7 @@ func reviewChangesCmd(g *globals) *cobra.Command {
 func reportCmd(g *globals) *cobra.Command {
 	var file string
 	var attach []string
+	var files [][]byte
 	var report lifecycle.Report
 	return followUpStep(g, "report ID --file REPORT.json [--attach FILE]...", "File the mission report once the mission is over (applicant), with its files", "report filed",
 		func() error {
@@ -134,24 +135,28 @@ func reportCmd(g *globals) *cobra.Command {
 			if err := decodeJSONFile(f, &report); err != nil {
 				return err
 			}
-			// Every file is read before anything is sent: a missing one
-			// uploads nothing.
+			// Every file is read and its type checked before anything is
+			// sent, so a missing or refused one leaves no file uploaded for
+			// nothing; the API checks the type again, as for any client.
+			files = files[:0]
 			for _, path := range attach {
-				if _, err := os.Stat(path); err != nil {
+				data, err := os.ReadFile(path)
+				if err != nil {
 					return fmt.Errorf("--attach: %w", err)
 				}
+				if mt, ok := attachments.Detect(data); !ok {
+					return fmt.Errorf("--attach %s (file, type): le contenu (%s) n'est pas un type accepté : PDF, ODT, DOCX, JPEG ou PNG / "+
+						"the content (%s) is not an accepted type: PDF, ODT, DOCX, JPEG or PNG", path, mt, mt)
+				}
+				files = append(files, data)
 			}
 			return nil
 		},
 		func(ctx context.Context, c *apiclient.Client, id string) (*apiclient.Response[lifecycle.State], error) {
 			// Each file is uploaded, then the report names them all; the API
 			// refuses a file whose content is not an accepted type.
-			for _, path := range attach {
-				data, err := os.ReadFile(path)
-				if err != nil {
-					return nil, err
-				}
-				a, err := c.UploadAttachment(ctx, id, filepath.Base(path), data)
+			for i, path := range attach {
+				a, err := c.UploadAttachment(ctx, id, filepath.Base(path), files[i])
 				if err != nil {
 					return nil, fmt.Errorf("%s: %w", path, err)
 				}

@@ -13,6 +13,8 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -211,4 +213,50 @@ func chunkedUpload(t *testing.T, s *testenv.Stack, path string, data []byte) (in
 	}
 	raw, _ := io.ReadAll(resp.Body)
 	return resp.StatusCode, string(raw)
+}
+
+// TestCLIReportAttachments: `expectct report --attach` uploads each file then
+// files the report naming them; a file of a refused type stops it before the
+// report is filed; `expectct attachment` writes a file back, byte for byte.
+func TestCLIReportAttachments(t *testing.T) {
+	f := startMissionOver(t, calmRules())
+	f.mails(3)
+	f.favorable(testenv.EmbassySN)
+	f.grant()
+	f.s.WaitStatus(f.id, lifecycle.StatusAwaitingReport, wait)
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	pdf, photo := write("rapport.pdf", []byte(reportPDF)), write("photo.png", photoPNG(t))
+	fake := write("faux.pdf", []byte("MZ\x90\x00 not a PDF"))
+	applicant := cliFor(t, f.s, cliToken(t, f.s, testenv.Applicant))
+
+	mustFail(t, applicant("report", f.id, "--file", "examples/report.json", "--attach", pdf, "--attach", fake),
+		"a report with a file of a refused type", "faux.pdf", "type")
+	if st := f.state(); st.Status != lifecycle.StatusAwaitingReport {
+		t.Fatalf("the report was filed despite a refused file: %s", st.Status)
+	}
+	r := mustSucceed(t, applicant("report", f.id, "--file", "examples/report.json", "--attach", pdf, "--attach", photo),
+		"expectct report --attach")
+	mustContain(t, "expectct report", r.stdout+r.stderr, "report filed", "application/pdf", "image/png", sha(photoPNG(t)))
+	st := f.state()
+	if st.Status != lifecycle.StatusReportReview || len(st.FollowUp.Report.Attachments) != 2 {
+		t.Fatalf("after expectct report: %s %+v", st.Status, st.FollowUp.Report)
+	}
+	png := st.FollowUp.Report.Attachments[1]
+	out := filepath.Join(dir, "copie.png")
+	instructor := cliFor(t, f.s, cliToken(t, f.s, testenv.Instructor))
+	mustSucceed(t, instructor("attachment", f.id, png.ID, "-o", out), "expectct attachment")
+	got, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(got, photoPNG(t)) || png.Name != "photo.png" || png.SHA256 != sha(got) {
+		t.Fatalf("downloaded %d bytes for %+v", len(got), png)
+	}
 }
