@@ -169,6 +169,11 @@ func TestReportAttachments(t *testing.T) {
 		}
 	}
 
+	// The audit reads the report's row, files included, as the history has it.
+	if rep := apiVerify(t, f.s, f.id); !rep.OK || rep.Checked == 0 {
+		t.Fatalf("audit verify after a report with files: %+v", rep)
+	}
+
 	// Whoever reads the application downloads a file, byte for byte, as
 	// an attachment of the detected type; others may not.
 	for _, a := range []lifecycle.Actor{testenv.Applicant, testenv.EmbassySN, testenv.Instructor, testenv.Auditor} {
