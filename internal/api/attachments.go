@@ -64,7 +64,8 @@ func (s *Server) uploadAttachment(r *request) (int, any, error) {
 	}
 	st, err := s.storedState(r.Context(), r.appID)
 	if errors.Is(err, store.ErrNotFound) {
-		return 0, nil, errConflict("the report is not awaited: files are uploaded once the mission is over")
+		return 0, nil, errConflict("le compte rendu n'est pas attendu : les fichiers se déposent une fois la mission terminée / " +
+			"the report is not awaited: files are uploaded once the mission is over")
 	}
 	if err != nil {
 		return 0, nil, err
