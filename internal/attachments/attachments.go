@@ -32,7 +32,8 @@ var Accepted = []string{PDF, ODT, DOCX, JPEG, PNG}
 // signatures (net/http's sniffing, WHATWG algorithm); an OpenDocument text
 // is a ZIP whose first entry, stored uncompressed, is "mimetype" holding
 // its type (ODF 1.2, part 3, section 3.3); a Word document is a ZIP holding
-// "[Content_Types].xml" and "word/document.xml" (ECMA-376, part 2).
+// "[Content_Types].xml" and "word/document.xml" (ECMA-376, part 2), and no
+// macros.
 func Detect(b []byte) (string, bool) {
 	switch sniffed, _, _ := strings.Cut(http.DetectContentType(b), ";"); sniffed {
 	case PDF, JPEG, PNG:
@@ -59,16 +60,20 @@ func detectZip(b []byte) (string, bool) {
 			}
 		}
 	}
-	var types, document bool
+	var types, document, macros bool
 	for _, f := range z.File {
 		switch f.Name {
 		case "[Content_Types].xml":
 			types = true
 		case "word/document.xml":
 			document = true
+		case "word/vbaProject.bin":
+			// A macro-enabled document (.docm) is not a DOCX, whatever
+			// its name: its macros would reach DAECT's staff.
+			macros = true
 		}
 	}
-	if types && document {
+	if types && document && !macros {
 		return DOCX, true
 	}
 	return "application/zip", false

@@ -90,13 +90,15 @@ func TestDetectRefuses(t *testing.T) {
 		"odt whose mimetype is not first":  zipOf(t, [2]string{"content.xml", "<x/>"}, [2]string{"mimetype", ODT}),
 		"opendocument spreadsheet":         zipOf(t, [2]string{"mimetype", "application/vnd.oasis.opendocument.spreadsheet"}),
 		"docx without its document":        zipOf(t, [2]string{"[Content_Types].xml", "<Types/>"}),
-		"truncated zip":                    docx(t)[:30],
-		"text":                             []byte("Compte rendu de mission\n"),
-		"html":                             []byte("<!DOCTYPE html><script>alert(1)</script>"),
-		"svg":                              []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`),
-		"gif":                              []byte("GIF89a\x01\x00\x01\x00"),
-		"empty":                            nil,
-		"pdf signature late":               []byte(" \n%PDF-1.4"),
+		"macro-enabled document (.docm)": zipOf(t, [2]string{"[Content_Types].xml", "<Types/>"}, [2]string{"word/document.xml", "<w:document/>"},
+			[2]string{"word/vbaProject.bin", "\xd0\xcf\x11\xe0"}),
+		"truncated zip":      docx(t)[:30],
+		"text":               []byte("Compte rendu de mission\n"),
+		"html":               []byte("<!DOCTYPE html><script>alert(1)</script>"),
+		"svg":                []byte(`<svg xmlns="http://www.w3.org/2000/svg"/>`),
+		"gif":                []byte("GIF89a\x01\x00\x01\x00"),
+		"empty":              nil,
+		"pdf signature late": []byte(" \n%PDF-1.4"),
 	} {
 		if got, ok := Detect(data); ok {
 			t.Errorf("%s: accepted as %s", name, got)
