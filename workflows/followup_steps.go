@@ -105,7 +105,20 @@ func (a *application) reviewChanges(ctx workflow.Context, in lifecycle.ReviewCha
 }
 
 func (a *application) validateReport(in lifecycle.ReportInput) error {
-	return a.check(in.Actor, lifecycle.ActionReport, in, lifecycle.AwaitingReport...)
+	if err := a.check(in.Actor, lifecycle.ActionReport, in, lifecycle.AwaitingReport...); err != nil {
+		return err
+	}
+	return a.withinAttachmentLimits(in.Report)
+}
+
+// withinAttachmentLimits checks the report's files against the
+// application's rules. The API checked them already against the rules it
+// runs with; these are the ones the application is judged under.
+func (a *application) withinAttachmentLimits(r lifecycle.Report) error {
+	if fe := r.AttachmentsBeyond(a.prog.Attachments); fe != nil {
+		return invalid(&dossier.ValidationError{Fields: []dossier.FieldError{*fe}})
+	}
+	return nil
 }
 
 func (a *application) fileReport(ctx workflow.Context, in lifecycle.ReportInput) (lifecycle.StepResult, error) {

@@ -269,3 +269,68 @@ func TestChangedAgentsRefused(t *testing.T) {
 		t.Fatalf("agents after a refusal: %d, want %d; reason %q", len(st.Dossier.Agents), len(d.Agents), h.events[6].Details.Reason)
 	}
 }
+
+// attached describes n files of size bytes each, as the API resolves them.
+func attached(n int, size int64) []lifecycle.Attachment {
+	var out []lifecycle.Attachment
+	for i := range n {
+		out = append(out, lifecycle.Attachment{ID: fmt.Sprintf("ATT-%016d", i), Name: fmt.Sprintf("photo-%d.png", i),
+			MediaType: "image/png", Size: size, SHA256: strings.Repeat(fmt.Sprintf("%x", i%16), 64)})
+	}
+	return out
+}
+
+// The report's files are checked against the application's rules (default:
+// 10 files, 10 MiB each, 25 MiB together): too many, too heavy together, one
+// too heavy or one listed twice is refused naming the field and the rule;
+// an accepted report's files, with their SHA-256, are in its transition.
+func TestReportAttachmentsWithinTheRules(t *testing.T) {
+	h := newHarness(t)
+	end := approvedFor(t, h)
+	with := func(files []lifecycle.Attachment) lifecycle.ReportInput {
+		in := report(fullCosts)
+		in.Report.Attachments = files
+		return in
+	}
+	twice := attached(2, 1000)
+	twice[1].ID = twice[0].ID
+	refusals := map[string]struct {
+		r           *result
+		field, rule string
+	}{
+		"eleven files":          {h.update(end+day, lifecycle.UpdateReport, with(attached(11, 1000))), "report.attachments", "max_files"},
+		"26 MiB together":       {h.update(end+day+time.Hour, lifecycle.UpdateReport, with(attached(3, 9<<20))), "report.attachments", "max_total_size"},
+		"one file over 10 MiB":  {h.update(end+day+2*time.Hour, lifecycle.UpdateReport, with(attached(1, 10<<20+1))), "report.attachments[0]", "max_file_size"},
+		"a file listed twice":   {h.update(end+day+3*time.Hour, lifecycle.UpdateReport, with(twice)), "report.attachments[1]", "unique"},
+		"a file without a hash": {h.update(end+day+4*time.Hour, lifecycle.UpdateReport, with([]lifecycle.Attachment{{ID: "ATT-1", Name: "a.pdf", MediaType: "application/pdf", Size: 1}})), "report.attachments[0].sha256", "required"},
+	}
+	files := attached(10, 2<<20)
+	ok := h.update(end+2*day, lifecycle.UpdateReport, with(files))
+	h.update(end+3*day, lifecycle.UpdateReviewReport, lifecycle.ReviewReportInput{Actor: instructor, Outcome: lifecycle.ReviewAccept})
+	h.update(end+4*day, lifecycle.UpdateOrderPayment, lifecycle.OrderPaymentInput{Actor: decider})
+	h.update(end+5*day, lifecycle.UpdateConfirmPayment, lifecycle.ConfirmPaymentInput{Actor: finance, Reference: "R-1",
+		PaidOn: dossier.Date{Time: time.Date(2030, 3, 26, 0, 0, 0, 0, time.UTC)}})
+	st := h.run(exampleDossier(t))
+	for name, c := range refusals {
+		if !isType(c.r.rejected, lifecycle.ErrInvalidInput) {
+			t.Errorf("%s: %v, want %s", name, c.r.rejected, lifecycle.ErrInvalidInput)
+			continue
+		}
+		if msg := fmt.Sprint(c.r.rejected); !strings.Contains(msg, c.field) || !strings.Contains(msg, c.rule) {
+			t.Errorf("%s: %v, want field %s and rule %s", name, c.r.rejected, c.field, c.rule)
+		}
+	}
+	accepted(t, ok)
+	if st.Status != lifecycle.StatusClosed {
+		t.Fatalf("final state %s", st.Status)
+	}
+	var submitted *lifecycle.Transition
+	for i := range h.events {
+		if h.events[i].Event == lifecycle.EventReportSubmitted {
+			submitted = &h.events[i]
+		}
+	}
+	if submitted == nil || submitted.Details.Report == nil || !slices.Equal(submitted.Details.Report.Attachments, files) {
+		t.Fatalf("report_submitted carries %+v, want the ten files", submitted)
+	}
+}

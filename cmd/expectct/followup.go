@@ -6,10 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"github.com/daect/expectct/internal/apiclient"
+	"github.com/daect/expectct/internal/attachments"
 	"github.com/daect/expectct/internal/dossier"
 	"github.com/daect/expectct/internal/lifecycle"
 )
@@ -18,7 +20,7 @@ import (
 // and the payment.
 func followUpCommands(g *globals) []*cobra.Command {
 	return []*cobra.Command{renounceCmd(g), declareChangesCmd(g), reviewChangesCmd(g), reportCmd(g), reviewReportCmd(g), extendReportCmd(g),
-		cancelGrantCmd(g), orderPaymentCmd(g), confirmPaymentCmd(g)}
+		cancelGrantCmd(g), orderPaymentCmd(g), confirmPaymentCmd(g), attachmentCmd(g)}
 }
 
 type stepCall func(ctx context.Context, c *apiclient.Client, id string) (*apiclient.Response[lifecycle.State], error)
@@ -117,8 +119,10 @@ func reviewChangesCmd(g *globals) *cobra.Command {
 
 func reportCmd(g *globals) *cobra.Command {
 	var file string
+	var attach []string
+	var files [][]byte
 	var report lifecycle.Report
-	return followUpStep(g, "report ID --file REPORT.json", "File the mission report once the mission is over (applicant)", "report filed",
+	return followUpStep(g, "report ID --file REPORT.json [--attach FILE]...", "File the mission report once the mission is over (applicant), with its files", "report filed",
 		func() error {
 			if file == "" {
 				return errors.New("--file is required: the report as JSON (activities, results, follow_up, agents, costs; see examples/report.json)")
@@ -128,12 +132,83 @@ func reportCmd(g *globals) *cobra.Command {
 				return err
 			}
 			defer f.Close()
-			return decodeJSONFile(f, &report)
+			if err := decodeJSONFile(f, &report); err != nil {
+				return err
+			}
+			// Every file is read and its type checked before anything is
+			// sent, so a missing or refused one leaves no file uploaded for
+			// nothing; the API checks the type again, as for any client.
+			files = files[:0]
+			for _, path := range attach {
+				data, err := os.ReadFile(path)
+				if err != nil {
+					return fmt.Errorf("--attach: %w", err)
+				}
+				if mt, ok := attachments.Detect(data); !ok {
+					return fmt.Errorf("--attach %s (file, type): le contenu (%s) n'est pas un type accepté : PDF, ODT, DOCX, JPEG ou PNG / "+
+						"the content (%s) is not an accepted type: PDF, ODT, DOCX, JPEG or PNG", path, mt, mt)
+				}
+				files = append(files, data)
+			}
+			return nil
 		},
 		func(ctx context.Context, c *apiclient.Client, id string) (*apiclient.Response[lifecycle.State], error) {
+			// Each file is uploaded, then the report names them all; the API
+			// refuses a file whose content is not an accepted type.
+			for i, path := range attach {
+				a, err := c.UploadAttachment(ctx, id, filepath.Base(path), files[i])
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", path, err)
+				}
+				fmt.Fprintf(os.Stderr, "%s uploaded as %s (%s, %d bytes, SHA-256 %s)\n", path, a.ID, a.MediaType, a.Size, a.SHA256)
+				report.Attachments = append(report.Attachments, *a)
+			}
 			return c.Report(ctx, id, report)
 		},
-		func(cmd *cobra.Command) { cmd.Flags().StringVar(&file, "file", "", "the report as JSON (required)") })
+		func(cmd *cobra.Command) {
+			cmd.Flags().StringVar(&file, "file", "", "the report as JSON (required)")
+			cmd.Flags().StringArrayVar(&attach, "attach", nil, "a file of the report (PDF, ODT, DOCX, JPEG, PNG); repeat for each")
+		})
+}
+
+// attachmentCmd downloads a file of a report.
+func attachmentCmd(g *globals) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "attachment ID ATTACHMENT [-o FILE]",
+		Short: "Download a file of an application's mission report (whoever may read the application)",
+		Long: "Downloads a file of the mission report to FILE (-o; \"-\" for standard output; default the file's own name " +
+			"in the current directory). The file's SHA-256 is checked against the one the API gives, the one in the journal.",
+		Args: cobra.ExactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.apiClient()
+			if err != nil {
+				return err
+			}
+			f, err := c.Attachment(cmd.Context(), args[0], args[1])
+			if err != nil {
+				return clientAPIError(err)
+			}
+			if out == "-" {
+				_, err := cmd.OutOrStdout().Write(f.Data)
+				return err
+			}
+			if out == "" {
+				// The name comes from the server: only its last element is used.
+				out = attachments.CleanName(f.Name)
+				if out == "" {
+					out = args[1] + attachments.Extension(f.MediaType)
+				}
+			}
+			if err := os.WriteFile(out, f.Data, 0o644); err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "%s written (%s, %d bytes, SHA-256 %s)\n", out, f.MediaType, len(f.Data), f.SHA256)
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "file to write to (\"-\": standard output; default the file's name)")
+	return cmd
 }
 
 func reviewReportCmd(g *globals) *cobra.Command {

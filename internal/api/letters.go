@@ -17,11 +17,13 @@ const letterVerifyPath = "/v1/letters/verify/{code}"
 // letterCodeHeader tells the verification code of a downloaded letter.
 const letterCodeHeader = "Expectct-Letter-Code"
 
-// file is a handler's answer that is not JSON: a letter.
+// file is a handler's answer that is not JSON: a letter, a report's file.
 type file struct {
 	name, contentType string
-	data              []byte
-	header            http.Header
+	// disposition replaces the default Content-Disposition.
+	disposition string
+	data        []byte
+	header      http.Header
 }
 
 func (f file) write(w http.ResponseWriter, status int) {
@@ -29,7 +31,11 @@ func (f file) write(w http.ResponseWriter, status int) {
 		w.Header()[k] = v
 	}
 	w.Header().Set("Content-Type", f.contentType)
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", f.name))
+	disposition := f.disposition
+	if disposition == "" {
+		disposition = fmt.Sprintf("attachment; filename=%q", f.name)
+	}
+	w.Header().Set("Content-Disposition", disposition)
 	w.Header().Set("Content-Length", strconv.Itoa(len(f.data)))
 	w.WriteHeader(status)
 	_, _ = w.Write(f.data)

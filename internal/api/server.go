@@ -102,6 +102,9 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/applications/{id}", lifecycle.ActionRead, s.read},
 		{"GET", "/v1/applications/{id}/history", lifecycle.ActionHistory, s.history},
 		{"GET", "/v1/applications/{id}/letters/{kind}", lifecycle.ActionRead, s.letter},
+		// Uploading a file is part of filing the report: the applicant's.
+		{"POST", attachmentsPath, lifecycle.ActionReport, s.uploadAttachment},
+		{"GET", attachmentPath, lifecycle.ActionRead, s.downloadAttachment},
 		{"GET", "/v1/audit/verify", lifecycle.ActionAuditVerify, s.verify},
 		{"POST", "/v1/audit/verify", lifecycle.ActionAuditVerify, s.verify},
 		{"GET", "/v1/audit/checkpoints", lifecycle.ActionAuditVerify, s.checkpoints},
@@ -230,7 +233,7 @@ func (s *Server) authenticated(rt route) http.Handler {
 			}
 		}
 		if err == nil {
-			r.Body = http.MaxBytesReader(w, r.Body, cmp.Or(bodyLimits[rt.method+" "+rt.path], s.MaxBodyBytes))
+			r.Body = http.MaxBytesReader(w, r.Body, s.bodyLimit(rt))
 			status, body, err = rt.handle(req)
 		}
 		if stream, ok := body.(streamed); ok && err == nil {

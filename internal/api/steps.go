@@ -66,8 +66,17 @@ type (
 		Outcome string `json:"outcome"`
 		Reason  string `json:"reason"`
 	}
+	// The client names the report's files by their IDs; the API fills in
+	// what was stored of them (resolveReport).
 	reportBody struct {
-		Report lifecycle.Report `json:"report"`
+		Report struct {
+			Activities  string                `json:"activities"`
+			Results     string                `json:"results"`
+			FollowUp    string                `json:"follow_up"`
+			Agents      []string              `json:"agents"`
+			Costs       lifecycle.ActualCosts `json:"costs"`
+			Attachments []string              `json:"attachments"`
+		} `json:"report"`
 	}
 	reportReviewBody struct {
 		Outcome    string        `json:"outcome"`
@@ -146,7 +155,9 @@ var stepRoutes = []stepRoute{
 	{"report", lifecycle.ActionReport, lifecycle.UpdateReport, func(b []byte, a lifecycle.Actor, max int64) (any, error) {
 		var in reportBody
 		err := decode(bytes.NewReader(b), max, &in)
-		return lifecycle.ReportInput{Actor: a, Report: in.Report}, err
+		r := in.Report
+		return lifecycle.ReportInput{Actor: a, Report: lifecycle.Report{Activities: r.Activities, Results: r.Results, FollowUp: r.FollowUp,
+			Agents: r.Agents, Costs: r.Costs, Attachments: attachmentIDs(r.Attachments)}}, err
 	}},
 	{"report-review", lifecycle.ActionReviewReport, lifecycle.UpdateReviewReport, func(b []byte, a lifecycle.Actor, max int64) (any, error) {
 		var in reportReviewBody
@@ -193,6 +204,11 @@ func (s *Server) step(st stepRoute) func(*request) (int, any, error) {
 		}
 		if err := s.inScope(r); err != nil {
 			return 0, nil, err
+		}
+		if report, ok := in.(lifecycle.ReportInput); ok {
+			if in, err = s.resolveReport(r, report); err != nil {
+				return 0, nil, err
+			}
 		}
 		// Without a key each request is a new attempt; with one, a retry
 		// is the same update and gets its outcome.

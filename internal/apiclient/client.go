@@ -596,10 +596,23 @@ func (c *Client) ReviewChanges(ctx context.Context, id, outcome, reason string) 
 }
 
 // Report files the mission report.
+// Its attachments are named by their IDs (UploadAttachment's answers).
 func (c *Client) Report(ctx context.Context, id string, report lifecycle.Report) (*Response[lifecycle.State], error) {
+	type body struct {
+		Activities  string                `json:"activities"`
+		Results     string                `json:"results"`
+		FollowUp    string                `json:"follow_up"`
+		Agents      []string              `json:"agents"`
+		Costs       lifecycle.ActualCosts `json:"costs"`
+		Attachments []string              `json:"attachments,omitempty"`
+	}
+	b := body{Activities: report.Activities, Results: report.Results, FollowUp: report.FollowUp, Agents: report.Agents, Costs: report.Costs}
+	for _, a := range report.Attachments {
+		b.Attachments = append(b.Attachments, a.ID)
+	}
 	return c.step(ctx, id, "report", struct {
-		Report lifecycle.Report `json:"report"`
-	}{report})
+		Report body `json:"report"`
+	}{b})
 }
 
 // ReviewReport accepts the report (payable nil: the most the report allows)

@@ -1,9 +1,11 @@
 package lifecycle
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/daect/expectct/internal/dossier"
+	"github.com/daect/expectct/internal/rules"
 )
 
 // FollowUp is the second phase of an approved application: the mission, its
@@ -57,6 +59,61 @@ type Report struct {
 	// Agents are those who actually travelled.
 	Agents []string    `json:"agents" validate:"required,min=1,max=20,dive,required,max=200"`
 	Costs  ActualCosts `json:"costs"`
+	// Attachments are the files the applicant uploaded for the report, as
+	// the API found them stored: their SHA-256 enters the journal with the
+	// report. Limits (count, total size) come from the application's rules.
+	Attachments []Attachment `json:"attachments,omitempty" validate:"dive"`
+}
+
+// Attachment is a file of the mission report: its type was detected from
+// its content when it was uploaded, never taken from the client.
+type Attachment struct {
+	ID        string `json:"id" validate:"required,max=64"`
+	Name      string `json:"name" validate:"required,max=255" text:"line"`
+	MediaType string `json:"media_type" validate:"required,oneof=application/pdf image/jpeg image/png application/vnd.oasis.opendocument.text application/vnd.openxmlformats-officedocument.wordprocessingml.document"`
+	Size      int64  `json:"size" validate:"gt=0"`
+	SHA256    string `json:"sha256" validate:"required,len=64,hexadecimal"`
+}
+
+// AttachmentsBeyond names the first limit of the rules the report's files
+// break (too many, one listed twice, one too heavy, too heavy together), or
+// nil. The API and the workflow's validator both apply it.
+func (r Report) AttachmentsBeyond(limits rules.Attachments) *dossier.FieldError {
+	if n, most := len(r.Attachments), limits.Files(); n > most {
+		return &dossier.FieldError{Field: "report.attachments", Rule: "max_files",
+			MessageFR: fmt.Sprintf("Le compte rendu a %d pièces jointes ; %d au plus", n, most),
+			MessageEN: fmt.Sprintf("The report has %d attachments; at most %d", n, most)}
+	}
+	seen := make(map[string]bool, len(r.Attachments))
+	for i, f := range r.Attachments {
+		field := fmt.Sprintf("report.attachments[%d]", i)
+		if seen[f.ID] {
+			return &dossier.FieldError{Field: field, Rule: "unique",
+				MessageFR: fmt.Sprintf("La pièce jointe %s figure deux fois", f.ID),
+				MessageEN: fmt.Sprintf("Attachment %s is listed twice", f.ID)}
+		}
+		seen[f.ID] = true
+		if most := limits.FileBytes(); f.Size > most {
+			return &dossier.FieldError{Field: field, Rule: "max_file_size",
+				MessageFR: fmt.Sprintf("Le fichier %s pèse %d octets ; %d au plus", f.Name, f.Size, most),
+				MessageEN: fmt.Sprintf("File %s is %d bytes; at most %d", f.Name, f.Size, most)}
+		}
+	}
+	if total, most := r.AttachmentsSize(), limits.ReportBytes(); total > most {
+		return &dossier.FieldError{Field: "report.attachments", Rule: "max_total_size",
+			MessageFR: fmt.Sprintf("Les pièces jointes pèsent %d octets ensemble ; %d au plus", total, most),
+			MessageEN: fmt.Sprintf("The attachments weigh %d bytes together; at most %d", total, most)}
+	}
+	return nil
+}
+
+// AttachmentsSize is the files' total size.
+func (r Report) AttachmentsSize() int64 {
+	var n int64
+	for _, a := range r.Attachments {
+		n += a.Size
+	}
+	return n
 }
 
 // ActualCosts are the mission's actual costs per budget line, in euros.

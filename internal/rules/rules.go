@@ -62,6 +62,46 @@ type Rules struct {
 	TravelAdviceOrange []string `yaml:"travel_advice_orange" json:"travel_advice_orange" validate:"dive,iso3166_1_alpha2"`
 
 	Timers Timers `yaml:"timers" json:"timers"`
+	// Attachments bound the files of the mission report.
+	Attachments Attachments `yaml:"attachments" json:"attachments,omitzero"`
+}
+
+// Attachments are the size limits of the mission report's files. Zero takes
+// the programme's default (rules written before attachments have none), so
+// an application judged under older rules gets the same limits.
+type Attachments struct {
+	// MaxFileBytes bounds one file; the API reads an upload through it.
+	MaxFileBytes int64 `yaml:"max_file_bytes" json:"max_file_bytes,omitempty" validate:"gte=0"`
+	// MaxReportBytes bounds the files of one report together.
+	MaxReportBytes int64 `yaml:"max_report_bytes" json:"max_report_bytes,omitempty" validate:"gte=0"`
+	// MaxFiles bounds how many files one report references.
+	MaxFiles int `yaml:"max_files" json:"max_files,omitempty" validate:"gte=0"`
+}
+
+// Defaults of the attachment limits: a scanned report or a few photos fit,
+// an unbounded upload does not.
+const (
+	DefaultMaxFileBytes   = 10 << 20
+	DefaultMaxReportBytes = 25 << 20
+	DefaultMaxFiles       = 10
+)
+
+// FileBytes is the most one file may weigh.
+func (a Attachments) FileBytes() int64 { return cmpDefault(a.MaxFileBytes, DefaultMaxFileBytes) }
+
+// ReportBytes is the most the files of one report may weigh together.
+func (a Attachments) ReportBytes() int64 {
+	return cmpDefault(a.MaxReportBytes, DefaultMaxReportBytes)
+}
+
+// Files is how many files one report may reference.
+func (a Attachments) Files() int { return int(cmpDefault(int64(a.MaxFiles), DefaultMaxFiles)) }
+
+func cmpDefault(v, def int64) int64 {
+	if v <= 0 {
+		return def
+	}
+	return v
 }
 
 // Timers are the lifecycle's waiting periods.

@@ -93,3 +93,25 @@ func TestParseRejectsInvalidRules(t *testing.T) {
 		})
 	}
 }
+
+// The attachment limits default when the rules leave them out, as rules
+// written before attachments do, and the shipped file says the same.
+func TestAttachmentLimits(t *testing.T) {
+	var none Attachments
+	if none.FileBytes() != 10<<20 || none.ReportBytes() != 25<<20 || none.Files() != 10 {
+		t.Errorf("defaults: %d %d %d", none.FileBytes(), none.ReportBytes(), none.Files())
+	}
+	if d := Default().Attachments; d.FileBytes() != none.FileBytes() || d.ReportBytes() != none.ReportBytes() || d.Files() != none.Files() {
+		t.Errorf("default.yaml %+v differs from the defaults", d)
+	}
+	r, err := Parse([]byte(strings.Replace(string(defaultYAML), "max_files: 10 ", "max_files: 2 ", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Attachments.Files() != 2 {
+		t.Errorf("max_files 2 read as %d", r.Attachments.Files())
+	}
+	if _, err := Parse([]byte(strings.Replace(string(defaultYAML), "max_files: 10 ", "max_files: -1 ", 1))); err == nil {
+		t.Error("a negative limit was accepted")
+	}
+}
