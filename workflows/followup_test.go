@@ -334,3 +334,97 @@ func TestReportAttachmentsWithinTheRules(t *testing.T) {
 		t.Fatalf("report_submitted carries %+v, want the ten files", submitted)
 	}
 }
+
+// TestSecondPhaseRefusals: every update of the second phase refused for its
+// role, scope, state, payload, four-eyes rule or amount, each before the
+// step that would make it possible, and none reaching the transitions.
+func TestSecondPhaseRefusals(t *testing.T) {
+	h := newHarness(t)
+	end := approvedFor(t, h)
+	paid := dossier.Date{Time: time.Date(2030, 3, 25, 0, 0, 0, 0, time.UTC)}
+	noAgents := report(fullCosts)
+	noAgents.Report.Agents = nil
+	negative := report(lifecycle.ActualCosts{Travel: -1})
+	empty := report(fullCosts)
+	empty.Report.Activities = ""
+	type attempt struct {
+		name     string
+		at       time.Duration
+		update   string
+		arg      any
+		wantType string
+		wantText string
+	}
+	d := exampleDossier(t)
+	same := lifecycle.MissionChanges{StartDate: d.Mission.StartDate, EndDate: d.Mission.EndDate, Agents: d.Agents}
+	attempts := []attempt{
+		// Approved, the mission to come (from day 3).
+		{"renunciation by another collectivité", 4 * day, lifecycle.UpdateRenounce, lifecycle.RenounceInput{Actor: otherTown, Reason: "r"}, lifecycle.ErrForbidden, "does not act"},
+		{"renunciation by an instructor", 4 * day, lifecycle.UpdateRenounce, lifecycle.RenounceInput{Actor: instructor, Reason: "r"}, lifecycle.ErrForbidden, "may not"},
+		{"renunciation without reason", 4 * day, lifecycle.UpdateRenounce, lifecycle.RenounceInput{Actor: applicant}, lifecycle.ErrInvalidInput, "reason"},
+		{"changes declared by the embassy", 4 * day, lifecycle.UpdateDeclareChanges, lifecycle.DeclareChangesInput{Actor: embassySN, Changes: same, Reason: "r"}, lifecycle.ErrForbidden, "may not"},
+		{"changes declared without reason", 4 * day, lifecycle.UpdateDeclareChanges, lifecycle.DeclareChangesInput{Actor: applicant, Changes: same}, lifecycle.ErrInvalidInput, "reason"},
+		{"changes reviewed with none declared", 4 * day, lifecycle.UpdateReviewChanges, lifecycle.ReviewChangesInput{Actor: instructor, Outcome: lifecycle.ChangesAcknowledge}, lifecycle.ErrInvalidState, "approved"},
+		{"report before the mission's end", 4 * day, lifecycle.UpdateReport, report(fullCosts), lifecycle.ErrInvalidState, "approved"},
+		{"due date moved before the mission", 4 * day, lifecycle.UpdateExtendReport, lifecycle.ExtendReportInput{Actor: instructor, Until: paid, Reason: "r"}, lifecycle.ErrInvalidState, "approved"},
+		{"grant cancelled before the mission", 4 * day, lifecycle.UpdateCancelGrant, lifecycle.CancelGrantInput{Actor: instructor, Motivation: "m"}, lifecycle.ErrInvalidState, "approved"},
+		{"payment ordered before any report", 4 * day, lifecycle.UpdateOrderPayment, lifecycle.OrderPaymentInput{Actor: decider}, lifecycle.ErrInvalidState, "approved"},
+		// Awaiting the report (from the mission's end; filed a day later).
+		{"renunciation once the mission started", end + 12*time.Hour, lifecycle.UpdateRenounce, lifecycle.RenounceInput{Actor: applicant, Reason: "r"}, lifecycle.ErrInvalidState, "awaiting_report"},
+		{"changes once the mission is over", end + 12*time.Hour, lifecycle.UpdateDeclareChanges, lifecycle.DeclareChangesInput{Actor: applicant, Changes: same, Reason: "r"}, lifecycle.ErrInvalidState, "awaiting_report"},
+		{"report by another collectivité", end + 12*time.Hour, lifecycle.UpdateReport, lifecycle.ReportInput{Actor: otherTown, Report: report(fullCosts).Report}, lifecycle.ErrForbidden, "does not act"},
+		{"report by the embassy", end + 12*time.Hour, lifecycle.UpdateReport, lifecycle.ReportInput{Actor: embassySN, Report: report(fullCosts).Report}, lifecycle.ErrForbidden, "may not"},
+		{"report without its agents", end + 12*time.Hour, lifecycle.UpdateReport, noAgents, lifecycle.ErrInvalidInput, "agents"},
+		{"report with a negative cost", end + 12*time.Hour, lifecycle.UpdateReport, negative, lifecycle.ErrInvalidInput, "travel"},
+		{"report without what was done", end + 12*time.Hour, lifecycle.UpdateReport, empty, lifecycle.ErrInvalidInput, "activities"},
+		{"due date moved by a decider", end + 12*time.Hour, lifecycle.UpdateExtendReport, lifecycle.ExtendReportInput{Actor: decider, Until: dossier.Date{Time: time.Date(2030, 5, 1, 0, 0, 0, 0, time.UTC)}, Reason: "r"}, lifecycle.ErrForbidden, "may not"},
+		{"due date moved into the past", end + 12*time.Hour, lifecycle.UpdateExtendReport, lifecycle.ExtendReportInput{Actor: instructor, Until: dossier.Date{Time: time.Date(2030, 3, 1, 0, 0, 0, 0, time.UTC)}, Reason: "r"}, lifecycle.ErrInvalidInput, "until"},
+		{"due date moved without reason", end + 12*time.Hour, lifecycle.UpdateExtendReport, lifecycle.ExtendReportInput{Actor: instructor, Until: dossier.Date{Time: time.Date(2030, 5, 1, 0, 0, 0, 0, time.UTC)}}, lifecycle.ErrInvalidInput, "reason"},
+		{"grant cancelled before the due date", end + 12*time.Hour, lifecycle.UpdateCancelGrant, lifecycle.CancelGrantInput{Actor: instructor, Motivation: "m"}, lifecycle.ErrInvalidState, "awaiting_report"},
+		{"report reviewed before it is filed", end + 12*time.Hour, lifecycle.UpdateReviewReport, lifecycle.ReviewReportInput{Actor: instructor, Outcome: lifecycle.ReviewAccept}, lifecycle.ErrInvalidState, "awaiting_report"},
+		// The report under review (filed a day after the end).
+		{"report reviewed by a decider", end + 36*time.Hour, lifecycle.UpdateReviewReport, lifecycle.ReviewReportInput{Actor: decider, Outcome: lifecycle.ReviewAccept}, lifecycle.ErrForbidden, "may not"},
+		{"changes asked without saying which", end + 36*time.Hour, lifecycle.UpdateReviewReport, lifecycle.ReviewReportInput{Actor: instructor, Outcome: lifecycle.ReviewAskChanges}, lifecycle.ErrInvalidInput, "message"},
+		{"an unknown review outcome", end + 36*time.Hour, lifecycle.UpdateReviewReport, lifecycle.ReviewReportInput{Actor: instructor, Outcome: "maybe"}, lifecycle.ErrInvalidInput, "outcome"},
+		{"payable above the amount granted", end + 36*time.Hour, lifecycle.UpdateReviewReport, lifecycle.ReviewReportInput{Actor: instructor, Outcome: lifecycle.ReviewAccept, Payable: dossier.Euros(3001)}, lifecycle.ErrInvalidInput, "max_payable"},
+		{"payment ordered before the report is accepted", end + 36*time.Hour, lifecycle.UpdateOrderPayment, lifecycle.OrderPaymentInput{Actor: decider}, lifecycle.ErrInvalidState, "report_review"},
+		// Awaiting the payment order (accepted two days after the end).
+		{"payment ordered by an instructor", end + 60*time.Hour, lifecycle.UpdateOrderPayment, lifecycle.OrderPaymentInput{Actor: instructor}, lifecycle.ErrForbidden, "may not"},
+		{"payment ordered by the report's reviewer (four-eyes)", end + 60*time.Hour, lifecycle.UpdateOrderPayment, lifecycle.OrderPaymentInput{Actor: instructorAsDecider}, lifecycle.ErrForbidden, "four-eyes"},
+		{"payment confirmed before it is ordered", end + 60*time.Hour, lifecycle.UpdateConfirmPayment, lifecycle.ConfirmPaymentInput{Actor: finance, Reference: "R", PaidOn: paid}, lifecycle.ErrInvalidState, "awaiting_payment_order"},
+		// Payment ordered (three days after the end).
+		{"payment confirmed by the decider", end + 84*time.Hour, lifecycle.UpdateConfirmPayment, lifecycle.ConfirmPaymentInput{Actor: decider, Reference: "R", PaidOn: paid}, lifecycle.ErrForbidden, "may not"},
+		{"payment confirmed by an auditor", end + 84*time.Hour, lifecycle.UpdateConfirmPayment, lifecycle.ConfirmPaymentInput{Actor: auditor, Reference: "R", PaidOn: paid}, lifecycle.ErrForbidden, "may not"},
+		{"payment confirmed without reference", end + 84*time.Hour, lifecycle.UpdateConfirmPayment, lifecycle.ConfirmPaymentInput{Actor: finance, PaidOn: paid}, lifecycle.ErrInvalidInput, "reference"},
+		{"payment dated in the future", end + 84*time.Hour, lifecycle.UpdateConfirmPayment, lifecycle.ConfirmPaymentInput{Actor: finance, Reference: "R", PaidOn: dossier.Date{Time: time.Date(2031, 1, 1, 0, 0, 0, 0, time.UTC)}}, lifecycle.ErrInvalidInput, "not_future"},
+	}
+	results := make([]*result, len(attempts))
+	for i, a := range attempts {
+		results[i] = h.update(a.at, a.update, a.arg)
+	}
+	steps := []*result{
+		h.update(end+day, lifecycle.UpdateReport, report(fullCosts)),
+		h.update(end+2*day, lifecycle.UpdateReviewReport, lifecycle.ReviewReportInput{Actor: instructor, Outcome: lifecycle.ReviewAccept}),
+		h.update(end+3*day, lifecycle.UpdateOrderPayment, lifecycle.OrderPaymentInput{Actor: decider}),
+		h.update(end+4*day, lifecycle.UpdateConfirmPayment, lifecycle.ConfirmPaymentInput{Actor: finance, Reference: "R-9", PaidOn: paid}),
+	}
+	h.run(d)
+	for _, r := range steps {
+		accepted(t, r)
+	}
+	for i, a := range attempts {
+		r := results[i]
+		if !isType(r.rejected, a.wantType) {
+			t.Errorf("%s: %v, want %s", a.name, r.rejected, a.wantType)
+			continue
+		}
+		if !strings.Contains(r.rejected.Error(), a.wantText) {
+			t.Errorf("%s: refusal %q does not say %q", a.name, r.rejected.Error(), a.wantText)
+		}
+	}
+	want := []string{"submitted", "embassy_consulted", "opinion_given", "recommended", "approved",
+		"mission_ended", "report_submitted", "report_accepted", "payment_ordered", "payment_confirmed"}
+	if got := h.eventNames(); !slices.Equal(got, want) {
+		t.Fatalf("refused updates reached the transitions: %v", got)
+	}
+}
