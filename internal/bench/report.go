@@ -408,7 +408,7 @@ func writeHistories(b *strings.Builder, engine, bare *HistoryShape) error {
 	if engine == nil && bare == nil {
 		return nil
 	}
-	fmt.Fprintln(b, "\nTemporal history of one completed lifecycle")
+	fmt.Fprintln(b, "\nTemporal history of one lifecycle, from the submission to the decision")
 	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "\tengine\tbare\t")
 	cell := func(h *HistoryShape, f func(*HistoryShape) string) string {

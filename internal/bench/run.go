@@ -71,7 +71,8 @@ type Run struct {
 	CPU []CPUShare `json:"cpu,omitempty"`
 	// Server are the means the processes measured themselves.
 	Server []ServerTime `json:"server_times,omitempty"`
-	// History is the Temporal history of one completed lifecycle.
+	// History is the Temporal history of one lifecycle up to the decision
+	// (the engine's workflow then waits for the mission; the bare one ends).
 	History *HistoryShape `json:"history,omitempty"`
 	// StatusReads is the mean number of status reads per lifecycle while
 	// waiting for the consultation (their load weighs on the run).
