@@ -243,9 +243,18 @@ func pathReportChangesThenPaid(t *testing.T) (*testenv.Stack, string) {
 }
 
 // pathOverdueThenExtended: the report is overdue at once; the instructor
-// moves its due date, the report comes, is accepted and paid.
+// moves its due date, the applicant is reminded before it, the report
+// comes, is accepted and paid.
 func pathOverdueThenExtended(t *testing.T) (*testenv.Stack, string) {
-	f := startMissionOver(t, overdueRules())
+	// The due date moves to the end of the day 20 days from now; the
+	// reminder before it is timed to come 40 s after the test starts, once
+	// the extension is made.
+	today := time.Now().In(lifecycle.Paris)
+	until := time.Date(today.Year(), today.Month(), today.Day()+20, 0, 0, 0, 0, lifecycle.Paris)
+	due := until.AddDate(0, 0, 1)
+	r := overdueRules()
+	r.Timers.ReportReminder = rules.Duration(due.Sub(time.Now().Add(40 * time.Second)))
+	f := startMissionOver(t, r)
 	f.mails(3)
 	f.favorable(testenv.EmbassySN)
 	f.grant()
@@ -254,36 +263,42 @@ func pathOverdueThenExtended(t *testing.T) (*testenv.Stack, string) {
 		map[string]string{"until": "2020-01-01", "reason": "x"}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "until") {
 		t.Fatalf("a due date in the past: %d %s", r.Status, r.Body)
 	}
-	until := time.Now().In(lifecycle.Paris).AddDate(0, 0, 20).Format("2006-01-02")
-	st := f.step(testenv.Instructor, "report-deadline", map[string]string{"until": until, "reason": "Agents en congé jusqu'à la fin du mois."})
+	st := f.step(testenv.Instructor, "report-deadline", map[string]string{"until": until.Format("2006-01-02"), "reason": "Agents en congé jusqu'à la fin du mois."})
 	if st.Status != lifecycle.StatusAwaitingReport {
 		t.Fatalf("after the extension: %s", st.Status)
 	}
+	f.mails(8) // … overdue notice, new due date, reminder
 	f.step(testenv.Applicant, "report", sampleReport(t))
 	f.step(testenv.Instructor, "report-review", map[string]any{"outcome": "accept"})
 	f.step(testenv.Decider, "payment-order", map[string]any{})
 	f.step(testenv.Finance, "payment-confirmation", map[string]any{"reference": "DAECT-2026-0044", "paid_on": time.Now().In(lifecycle.Paris).Format("2006-01-02")})
 	st = f.closed()
-	checkSteps(t, st, lifecycle.StatusClosed, 12)
+	checkSteps(t, st, lifecycle.StatusClosed, 13)
 	f.checkJournal(lifecycle.StatusClosed, lifecycle.EventSubmitted, lifecycle.EventEmbassyConsulted,
 		lifecycle.EventOpinionGiven, lifecycle.EventRecommended, lifecycle.EventApproved, lifecycle.EventMissionEnded,
-		lifecycle.EventReportOverdue, lifecycle.EventReportDeadlineExtended, lifecycle.EventReportSubmitted,
+		lifecycle.EventReportOverdue, lifecycle.EventReportDeadlineExtended, lifecycle.EventReportReminded, lifecycle.EventReportSubmitted,
 		lifecycle.EventReportAccepted, lifecycle.EventPaymentOrdered, lifecycle.EventPaymentConfirmed)
-	got := f.s.Mailpit.WaitFor(t, 11, wait)
-	var extended bool
+	got := f.s.Mailpit.WaitFor(t, 12, wait)
+	var extended, reminded bool
+	// The new due date's day as the English part writes it: "24 December 2026".
+	last := until.Format("2 January 2006")
 	for _, m := range got {
-		if strings.HasPrefix(m.Subject, "[EXPE-CT] Nouveau délai pour le compte rendu") {
+		if strings.HasPrefix(m.Subject, "[EXPE-CT] Nouveau délai pour le compte rendu") && strings.Contains(m.Text, "to "+last) {
 			extended = true
 		}
+		if strings.HasPrefix(m.Subject, "[EXPE-CT] Rappel : compte rendu de mission attendu") && strings.Contains(m.Text, "by "+last) {
+			reminded = true
+		}
 	}
-	if !extended {
-		t.Fatal("the applicant was not told of the new due date")
+	if !extended || !reminded {
+		t.Fatalf("the applicant was told of the new due date: %v, reminded of it: %v", extended, reminded)
 	}
 	return f.s, f.id
 }
 
-// pathChangesThenRenounced: the applicant declares new dates and agents,
-// the instructor acknowledges them (the read model's dossier follows),
+// pathChangesThenRenounced: the applicant declares one agent fewer, which
+// the instructor refuses, then new dates and agents, which the instructor
+// acknowledges (the read model's dossier follows),
 // then the applicant gives the mission up before it starts.
 func pathChangesThenRenounced(t *testing.T) (*testenv.Stack, string) {
 	f := start(t, calmRules(), testenv.ExampleDossier(t))
@@ -296,7 +311,19 @@ func pathChangesThenRenounced(t *testing.T) (*testenv.Stack, string) {
 		!strings.Contains(string(r.Body), "changes.end_date") {
 		t.Fatalf("a mission of 51 days: %d %s", r.Status, r.Body)
 	}
-	st := f.step(testenv.Applicant, "changes", map[string]any{
+	// A first declaration refused: the mission stays as approved.
+	f.step(testenv.Applicant, "changes", map[string]any{
+		"changes": map[string]any{"start_date": "2030-03-11", "end_date": "2030-03-20", "agents": agents},
+		"reason":  "Un seul agent disponible."})
+	if r := f.s.Do(&testenv.Instructor, "POST", "/v1/applications/"+f.id+"/changes-review", map[string]any{"outcome": "refuse"}); r.Status != http.StatusUnprocessableEntity ||
+		!strings.Contains(string(r.Body), "reason") {
+		t.Fatalf("a refusal without its reason: %d %s", r.Status, r.Body)
+	}
+	st := f.step(testenv.Instructor, "changes-review", map[string]any{"outcome": "refuse", "reason": "Les deux expertises sont nécessaires."})
+	if st.Status != lifecycle.StatusApproved || len(st.Dossier.Agents) != 2 {
+		t.Fatalf("after the refusal: %s, %d agents", st.Status, len(st.Dossier.Agents))
+	}
+	st = f.step(testenv.Applicant, "changes", map[string]any{
 		"changes": map[string]any{"start_date": "2030-04-10", "end_date": "2030-04-16", "agents": agents},
 		"reason":  "Le partenaire reporte la mission d'un mois."})
 	if st.Status != lifecycle.StatusChangesDeclared {
@@ -308,9 +335,10 @@ func pathChangesThenRenounced(t *testing.T) (*testenv.Stack, string) {
 	}
 	f.renounce()
 	f.checkJournal(lifecycle.StatusRenounced, lifecycle.EventSubmitted, lifecycle.EventEmbassyConsulted,
-		lifecycle.EventOpinionGiven, lifecycle.EventRecommended, lifecycle.EventApproved, lifecycle.EventChangesDeclared,
-		lifecycle.EventChangesAcknowledged, lifecycle.EventRenounced)
-	got := f.s.Mailpit.WaitFor(t, 7, wait)
+		lifecycle.EventOpinionGiven, lifecycle.EventRecommended, lifecycle.EventApproved,
+		lifecycle.EventChangesDeclared, lifecycle.EventChangesRefused,
+		lifecycle.EventChangesDeclared, lifecycle.EventChangesAcknowledged, lifecycle.EventRenounced)
+	got := f.s.Mailpit.WaitFor(t, 9, wait)
 	var acknowledged bool
 	for _, m := range got {
 		if strings.HasPrefix(m.Subject, "[EXPE-CT] Changement pris en compte") && strings.Contains(m.Text, "du 2030-04-10 au 2030-04-16") {
