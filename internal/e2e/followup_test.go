@@ -73,6 +73,30 @@ func overdueRules() *rules.Rules {
 	return r
 }
 
+// approvedMissionOver is startMissionOver's application taken to its
+// approval: the embassy's opinion, the recommendation and the grant.
+func approvedMissionOver(t *testing.T, r *rules.Rules) *flow {
+	t.Helper()
+	f := startMissionOver(t, r)
+	f.mails(3)
+	f.favorable(testenv.EmbassySN)
+	f.grant()
+	return f
+}
+
+// untilReportRequested are the e-mails of an approved application whose
+// mission is over, up to the request for its report (seq 6).
+func (f *flow) untilReportRequested() []mailWant {
+	return []mailWant{
+		f.acknowledgement(),
+		f.secretariatNotice(),
+		f.consultation(2, embassySNEmail, "Sénégal (SN)"),
+		f.approvalLetter(5, embassySNEmail, "3 500,00 €"),
+		{seq: 6, template: lifecycle.MailReportRequested, to: lifecycle.ToApplicant, addr: applicantEmail,
+			subject: "Compte rendu de mission attendu — demande " + f.id, contains: []string{"est terminée"}},
+	}
+}
+
 func sampleReport(t *testing.T) map[string]any {
 	t.Helper()
 	var report map[string]any
@@ -92,10 +116,7 @@ func sampleReport(t *testing.T) map[string]any {
 // amount chosen by the instructor, with its motivation), the payment is
 // ordered by the decider and confirmed by the accounting service.
 func pathPaidAndClosed(t *testing.T) (*testenv.Stack, string) {
-	f := startMissionOver(t, calmRules())
-	f.mails(3)
-	f.favorable(testenv.EmbassySN)
-	f.grant()
+	f := approvedMissionOver(t, calmRules())
 	st := f.s.WaitStatus(f.id, lifecycle.StatusAwaitingReport, wait)
 	if st.FollowUp == nil || st.FollowUp.ReportDue == nil {
 		t.Fatalf("awaiting the report without a due date: %+v", st.FollowUp)
@@ -141,13 +162,7 @@ func pathPaidAndClosed(t *testing.T) (*testenv.Stack, string) {
 	f.checkJournal(lifecycle.StatusClosed, lifecycle.EventSubmitted, lifecycle.EventEmbassyConsulted,
 		lifecycle.EventOpinionGiven, lifecycle.EventRecommended, lifecycle.EventApproved, lifecycle.EventMissionEnded,
 		lifecycle.EventReportSubmitted, lifecycle.EventReportAccepted, lifecycle.EventPaymentOrdered, lifecycle.EventPaymentConfirmed)
-	f.checkMails([]mailWant{
-		f.acknowledgement(),
-		f.secretariatNotice(),
-		f.consultation(2, embassySNEmail, "Sénégal (SN)"),
-		f.approvalLetter(5, embassySNEmail, "3 500,00 €"),
-		{seq: 6, template: lifecycle.MailReportRequested, to: lifecycle.ToApplicant, addr: applicantEmail,
-			subject: "Compte rendu de mission attendu — demande " + f.id, contains: []string{"est terminée"}},
+	f.checkMails(append(f.untilReportRequested(), []mailWant{
 		{seq: 7, template: lifecycle.MailReportReceived, to: lifecycle.ToSecretariat, addr: testenv.Secretariat,
 			subject: "Compte rendu déposé — demande " + f.id, contains: []string{"a déposé le compte rendu"}},
 		{seq: 8, template: lifecycle.MailReportAccepted, to: lifecycle.ToApplicant, addr: applicantEmail,
@@ -158,7 +173,7 @@ func pathPaidAndClosed(t *testing.T) (*testenv.Stack, string) {
 		{seq: 10, template: lifecycle.MailPaymentConfirmed, to: lifecycle.ToApplicant, addr: applicantEmail,
 			subject:  "Paiement effectué, dossier soldé — demande " + f.id,
 			contains: []string{"référence comptable DAECT-2026-0042", "est soldé"}},
-	})
+	}...))
 	// The payment statement: downloadable, and verifiable by its code.
 	letter := f.s.Do(&testenv.Applicant, "GET", "/v1/applications/"+f.id+"/letters/payment_statement", nil)
 	if letter.Status != http.StatusOK || letter.Header.Get("Content-Type") != "application/pdf" {
@@ -176,10 +191,7 @@ func pathPaidAndClosed(t *testing.T) (*testenv.Stack, string) {
 // pathGrantCancelled: approved, the mission over, no report: overdue (DAECT
 // told), the grace period passes, the instructor cancels.
 func pathGrantCancelled(t *testing.T) (*testenv.Stack, string) {
-	f := startMissionOver(t, overdueRules())
-	f.mails(3)
-	f.favorable(testenv.EmbassySN)
-	f.grant()
+	f := approvedMissionOver(t, overdueRules())
 	f.s.WaitStatus(f.id, lifecycle.StatusReportOverdue, wait)
 	if r := f.s.Do(&testenv.Instructor, "POST", "/v1/applications/"+f.id+"/cancellation",
 		map[string]string{"motivation": "trop tôt"}); r.Status != http.StatusConflict {
@@ -193,20 +205,14 @@ func pathGrantCancelled(t *testing.T) (*testenv.Stack, string) {
 	f.checkJournal(lifecycle.StatusCancelled, lifecycle.EventSubmitted, lifecycle.EventEmbassyConsulted,
 		lifecycle.EventOpinionGiven, lifecycle.EventRecommended, lifecycle.EventApproved, lifecycle.EventMissionEnded,
 		lifecycle.EventReportOverdue, lifecycle.EventReportGraceExpired, lifecycle.EventGrantCancelled)
-	f.checkMails([]mailWant{
-		f.acknowledgement(),
-		f.secretariatNotice(),
-		f.consultation(2, embassySNEmail, "Sénégal (SN)"),
-		f.approvalLetter(5, embassySNEmail, "3 500,00 €"),
-		{seq: 6, template: lifecycle.MailReportRequested, to: lifecycle.ToApplicant, addr: applicantEmail,
-			subject: "Compte rendu de mission attendu — demande " + f.id, contains: []string{"est terminée"}},
+	f.checkMails(append(f.untilReportRequested(), []mailWant{
 		{seq: 7, template: lifecycle.MailReportOverdue, to: lifecycle.ToSecretariat, addr: testenv.Secretariat,
 			subject: "Compte rendu en retard — demande " + f.id, contains: []string{"n'a pas été déposé"}},
 		{seq: 8, template: lifecycle.MailReportGraceExpired, to: lifecycle.ToSecretariat, addr: testenv.Secretariat,
 			subject: "Période de grâce écoulée — demande " + f.id, contains: []string{"annuler la subvention"}},
 		{seq: 9, template: lifecycle.MailGrantCancelled, to: lifecycle.ToApplicant, addr: applicantEmail, cc: []string{embassySNEmail},
 			subject: "Annulation de la subvention — demande " + f.id, contains: []string{"Aucun compte rendu reçu malgré les rappels."}},
-	})
+	}...))
 	f.checkReadModel(readModelWant{status: lifecycle.StatusCancelled, requested: 3500,
 		recommended: cents(3000), granted: cents(3000), decided: true, lastSeq: 9, country: "SN"})
 	return f.s, f.id
@@ -215,10 +221,7 @@ func pathGrantCancelled(t *testing.T) (*testenv.Stack, string) {
 // pathReportChangesThenPaid: the report is sent back for changes, filed
 // again and accepted in full; the payment follows.
 func pathReportChangesThenPaid(t *testing.T) (*testenv.Stack, string) {
-	f := startMissionOver(t, calmRules())
-	f.mails(3)
-	f.favorable(testenv.EmbassySN)
-	f.grant()
+	f := approvedMissionOver(t, calmRules())
 	f.s.WaitStatus(f.id, lifecycle.StatusAwaitingReport, wait)
 	f.step(testenv.Applicant, "report", sampleReport(t))
 	st := f.step(testenv.Instructor, "report-review", map[string]any{"outcome": "ask_changes", "message": "Joindre le détail des frais de séjour."})
@@ -254,10 +257,7 @@ func pathOverdueThenExtended(t *testing.T) (*testenv.Stack, string) {
 	due := until.AddDate(0, 0, 1)
 	r := overdueRules()
 	r.Timers.ReportReminder = rules.Duration(due.Sub(time.Now().Add(40 * time.Second)))
-	f := startMissionOver(t, r)
-	f.mails(3)
-	f.favorable(testenv.EmbassySN)
-	f.grant()
+	f := approvedMissionOver(t, r)
 	f.s.WaitStatus(f.id, lifecycle.StatusReportOverdue, wait)
 	if r := f.s.Do(&testenv.Instructor, "POST", "/v1/applications/"+f.id+"/report-deadline",
 		map[string]string{"until": "2020-01-01", "reason": "x"}); r.Status != http.StatusUnprocessableEntity || !strings.Contains(string(r.Body), "until") {
