@@ -61,15 +61,21 @@ func missionOverEnd() time.Time {
 	return time.Date(today.Year(), today.Month(), today.Day()-2, 0, 0, 0, 0, lifecycle.Paris)
 }
 
+// graceAfterStart is when overdueRules' grace period ends, from the test's
+// start; the steps before must come first, and a wait for what follows
+// must last longer.
+const graceAfterStart = 90 * time.Second
+
 // overdueRules make the report of startMissionOver's missions due long
 // before the approval can come (4 s after the mission's end, two days ago),
 // so it is overdue as soon as it is asked for, with no reminder; the grace
-// period ends 45 s after the test starts, leaving time to approve first.
+// period ends 90 s after the test starts, leaving time to approve first
+// however many stacks share the machine.
 func overdueRules() *rules.Rules {
 	r := calmRules()
 	due := missionOverEnd().Add(4 * time.Second)
 	r.Timers.ReportDeadline = rules.Duration(4 * time.Second)
-	r.Timers.ReportGrace = rules.Duration(time.Now().Add(45 * time.Second).Sub(due))
+	r.Timers.ReportGrace = rules.Duration(time.Now().Add(graceAfterStart).Sub(due))
 	return r
 }
 
@@ -197,7 +203,7 @@ func pathGrantCancelled(t *testing.T) (*testenv.Stack, string) {
 		map[string]string{"motivation": "trop tôt"}); r.Status != http.StatusConflict {
 		t.Fatalf("cancelling before the grace period ends: %d %s", r.Status, r.Body)
 	}
-	f.mails(7) // … report requested, overdue notice, grace period over
+	f.s.Mailpit.WaitFor(t, 7, 2*graceAfterStart) // … report requested, overdue notice, grace period over
 	f.step(testenv.Instructor, "cancellation", map[string]string{"motivation": "Aucun compte rendu reçu malgré les rappels."})
 
 	st := f.closed()
@@ -250,13 +256,13 @@ func pathReportChangesThenPaid(t *testing.T) (*testenv.Stack, string) {
 // comes, is accepted and paid.
 func pathOverdueThenExtended(t *testing.T) (*testenv.Stack, string) {
 	// The due date moves to the end of the day 20 days from now; the
-	// reminder before it is timed to come 40 s after the test starts, once
+	// reminder before it is timed to come 75 s after the test starts, once
 	// the extension is made.
 	today := time.Now().In(lifecycle.Paris)
 	until := time.Date(today.Year(), today.Month(), today.Day()+20, 0, 0, 0, 0, lifecycle.Paris)
 	due := until.AddDate(0, 0, 1)
 	r := overdueRules()
-	r.Timers.ReportReminder = rules.Duration(due.Sub(time.Now().Add(40 * time.Second)))
+	r.Timers.ReportReminder = rules.Duration(due.Sub(time.Now().Add(75 * time.Second)))
 	f := approvedMissionOver(t, r)
 	f.s.WaitStatus(f.id, lifecycle.StatusReportOverdue, wait)
 	if r := f.s.Do(&testenv.Instructor, "POST", "/v1/applications/"+f.id+"/report-deadline",
@@ -267,7 +273,7 @@ func pathOverdueThenExtended(t *testing.T) (*testenv.Stack, string) {
 	if st.Status != lifecycle.StatusAwaitingReport {
 		t.Fatalf("after the extension: %s", st.Status)
 	}
-	f.mails(8) // … overdue notice, new due date, reminder
+	f.s.Mailpit.WaitFor(t, 8, 2*graceAfterStart) // … overdue notice, new due date, reminder
 	f.step(testenv.Applicant, "report", sampleReport(t))
 	f.step(testenv.Instructor, "report-review", map[string]any{"outcome": "accept"})
 	f.step(testenv.Decider, "payment-order", map[string]any{})
