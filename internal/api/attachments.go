@@ -102,7 +102,13 @@ func (s *Server) uploadAttachment(r *request) (int, any, error) {
 	sum := sha256.Sum256(data)
 	a, err := s.Store.AddAttachment(r.Context(), store.Attachment{ID: attachmentID(), ApplicationID: r.appID,
 		SIREN: r.actor.SIREN, UploadedBy: r.actor.ID, Name: name, MediaType: mediaType, Size: int64(len(data)),
-		SHA256: hex.EncodeToString(sum[:]), Content: data})
+		SHA256: hex.EncodeToString(sum[:]), Content: data}, s.Rules.Attachments.Uploads())
+	if errors.Is(err, store.ErrTooManyUploads) {
+		n := s.Rules.Attachments.Uploads()
+		return 0, nil, fileError("max_uploads",
+			fmt.Sprintf("%d fichiers ont déjà été déposés pour cette demande : c'est le maximum", n),
+			fmt.Sprintf("%d files were already uploaded for this application: that is the most allowed", n))
+	}
 	if err != nil {
 		return 0, nil, err
 	}

@@ -70,6 +70,7 @@ func TestReportAttachments(t *testing.T) {
 	r.Attachments.MaxFileBytes = 4096
 	r.Attachments.MaxReportBytes = 6000
 	r.Attachments.MaxFiles = 3
+	r.Attachments.MaxUploads = 3
 	f := startMissionOver(t, r)
 	f.mails(3)
 	f.favorable(testenv.EmbassySN)
@@ -128,6 +129,14 @@ func TestReportAttachments(t *testing.T) {
 		if resp := upload(a, "rapport.pdf", pdf); resp.Status != http.StatusForbidden {
 			t.Fatalf("%s uploading: %d %s", a.ID, resp.Status, resp.Body)
 		}
+	}
+
+	// Three uploads at most for the application, used or not.
+	if resp := upload(testenv.Applicant, "annexe.pdf", pdf); resp.Status != http.StatusCreated {
+		t.Fatalf("a third upload: %d %s", resp.Status, resp.Body)
+	}
+	if resp := upload(testenv.Applicant, "encore.pdf", pdf); resp.Status != http.StatusUnprocessableEntity || !fieldRule(t, resp, "file", "max_uploads") {
+		t.Fatalf("a fourth upload, three allowed: %d %s", resp.Status, resp.Body)
 	}
 
 	report := sampleReport(t)

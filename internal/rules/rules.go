@@ -76,6 +76,11 @@ type Attachments struct {
 	MaxReportBytes int64 `yaml:"max_report_bytes" json:"max_report_bytes,omitempty" validate:"gte=0"`
 	// MaxFiles bounds how many files one report references.
 	MaxFiles int `yaml:"max_files" json:"max_files,omitempty" validate:"gte=0"`
+	// MaxUploads bounds the files uploaded for one application, used in a
+	// report or not: files are kept for good, so a mistaken upload stays,
+	// and this leaves room for mistakes without letting uploads grow
+	// without end.
+	MaxUploads int `yaml:"max_uploads" json:"max_uploads,omitempty" validate:"gte=0"`
 }
 
 // Defaults of the attachment limits: a scanned report or a few photos fit,
@@ -84,6 +89,7 @@ const (
 	DefaultMaxFileBytes   = 10 << 20
 	DefaultMaxReportBytes = 25 << 20
 	DefaultMaxFiles       = 10
+	DefaultMaxUploads     = 50
 )
 
 // FileBytes is the most one file may weigh.
@@ -96,6 +102,9 @@ func (a Attachments) ReportBytes() int64 {
 
 // Files is how many files one report may reference.
 func (a Attachments) Files() int { return int(cmpDefault(int64(a.MaxFiles), DefaultMaxFiles)) }
+
+// Uploads is how many files may be uploaded for one application.
+func (a Attachments) Uploads() int { return int(cmpDefault(int64(a.MaxUploads), DefaultMaxUploads)) }
 
 func cmpDefault(v, def int64) int64 {
 	if v <= 0 {

@@ -34,16 +34,41 @@ func scanAttachment(r pgx.CollectableRow) (Attachment, error) {
 
 // AddAttachment stores a file in one statement, so in one transaction: it
 // is stored whole, with its hash, or not at all.
-func (s *Store) AddAttachment(ctx context.Context, a Attachment) (Attachment, error) {
-	rows, err := s.Pool.Query(ctx, `INSERT INTO attachments (id, application_id, siren, uploaded_by, name, media_type, size, sha256, content)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+attachmentColumns,
-		a.ID, a.ApplicationID, a.SIREN, a.UploadedBy, a.Name, a.MediaType, a.Size, a.SHA256, a.Content)
-	if err != nil {
-		return Attachment{}, unavailable(err)
+//
+// At most maxUploads files are kept per application: past it the file is
+// not stored and ErrTooManyUploads is returned. Uploads for one application
+// are counted under a lock on it, so two at once cannot both pass the last
+// place.
+func (s *Store) AddAttachment(ctx context.Context, a Attachment, maxUploads int) (Attachment, error) {
+	var out Attachment
+	err := pgx.BeginFunc(ctx, s.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtext('attachments/' || $1))`, a.ApplicationID); err != nil {
+			return err
+		}
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT count(*) FROM attachments WHERE application_id = $1`, a.ApplicationID).Scan(&n); err != nil {
+			return err
+		}
+		if n >= maxUploads {
+			return ErrTooManyUploads
+		}
+		rows, err := tx.Query(ctx, `INSERT INTO attachments (id, application_id, siren, uploaded_by, name, media_type, size, sha256, content)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING `+attachmentColumns,
+			a.ID, a.ApplicationID, a.SIREN, a.UploadedBy, a.Name, a.MediaType, a.Size, a.SHA256, a.Content)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectExactlyOneRow(rows, scanAttachment)
+		return err
+	})
+	if errors.Is(err, ErrTooManyUploads) {
+		return Attachment{}, err
 	}
-	out, err := pgx.CollectExactlyOneRow(rows, scanAttachment)
 	return out, unavailable(err)
 }
+
+// ErrTooManyUploads refuses a file past the application's upload limit.
+var ErrTooManyUploads = errors.New("too many files uploaded for this application")
 
 // Attachments describes the application's files of these IDs (without
 // their content), in no particular order; unknown IDs are left out.

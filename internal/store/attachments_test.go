@@ -20,7 +20,7 @@ func TestAttachmentsStored(t *testing.T) {
 	a := store.Attachment{ID: "ATT-AAAAAAAAAAAAAAAA", ApplicationID: "EXP-ONE", SIREN: "214401093", UploadedBy: "claire.martin",
 		Name: "rapport.pdf", MediaType: "application/pdf", Size: int64(len(content)),
 		SHA256: "0000000000000000000000000000000000000000000000000000000000000000", Content: content}
-	got, err := st.AddAttachment(ctx, a)
+	got, err := st.AddAttachment(ctx, a, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,8 +43,21 @@ func TestAttachmentsStored(t *testing.T) {
 	}
 	bad := a
 	bad.ID, bad.Size = "ATT-CCCCCCCCCCCCCCCC", 3
-	if _, err := st.AddAttachment(ctx, bad); err == nil {
+	if _, err := st.AddAttachment(ctx, bad, 2); err == nil {
 		t.Fatal("a size that disagrees with the content was stored")
+	}
+	// Two files at most for this application: the second is taken, the
+	// third refused and not stored.
+	second, third := a, a
+	second.ID, third.ID = "ATT-DDDDDDDDDDDDDDDD", "ATT-EEEEEEEEEEEEEEEE"
+	if _, err := st.AddAttachment(ctx, second, 2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.AddAttachment(ctx, third, 2); !errors.Is(err, store.ErrTooManyUploads) {
+		t.Fatalf("a third file with a limit of two: %v", err)
+	}
+	if _, err := st.AttachmentContent(ctx, "EXP-ONE", third.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("the refused file was stored: %v", err)
 	}
 	for _, q := range []string{`UPDATE attachments SET name = 'autre.pdf'`, `DELETE FROM attachments`} {
 		if _, err := st.Pool.Exec(ctx, q); err == nil {
