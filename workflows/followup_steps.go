@@ -199,12 +199,18 @@ func (a *application) reviewReport(ctx workflow.Context, in lifecycle.ReviewRepo
 	return a.stepResult(ctx, seq)
 }
 
+// today is the date in Paris, as the dates of the steps' inputs hold one
+// (midnight UTC of that day).
+func today(ctx workflow.Context) time.Time {
+	t := workflow.Now(ctx).In(lifecycle.Paris)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
 func (a *application) validateExtendReport(ctx workflow.Context, in lifecycle.ExtendReportInput) error {
 	if err := a.check(in.Actor, lifecycle.ActionExtendReport, in, lifecycle.AwaitingReport...); err != nil {
 		return err
 	}
-	today := workflow.Now(ctx).In(lifecycle.Paris)
-	if !in.Until.After(time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)) {
+	if !in.Until.After(today(ctx)) {
 		return invalidField("until", "future", "La nouvelle échéance doit être postérieure à aujourd'hui",
 			"The new due date must be after today")
 	}
@@ -270,8 +276,7 @@ func (a *application) validateConfirmPayment(ctx workflow.Context, in lifecycle.
 	if err := a.check(in.Actor, lifecycle.ActionConfirmPayment, in, lifecycle.StatusPaymentOrdered); err != nil {
 		return err
 	}
-	today := workflow.Now(ctx).In(lifecycle.Paris)
-	if in.PaidOn.After(time.Date(today.Year(), today.Month(), today.Day(), 0, 0, 0, 0, time.UTC)) {
+	if in.PaidOn.After(today(ctx)) {
 		return invalidField("paid_on", "not_future", "La date de paiement ne peut pas être dans le futur",
 			"The payment date cannot be in the future")
 	}

@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -29,7 +28,6 @@ import (
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/rules"
 	"github.com/daect/expectct/internal/store"
-	"github.com/daect/expectct/internal/webhooks"
 )
 
 // Server serves the API.
@@ -119,26 +117,11 @@ func (s *Server) routes() []route {
 		{"POST", "/v1/people/{person}/revocations", lifecycle.ActionPeopleGrant, s.revoke},
 		{"GET", "/v1/directory/journal", lifecycle.ActionPeopleList, s.directoryJournal},
 		{"POST", "/v1/codec/decode", lifecycle.ActionCodecDecode, s.decodePayloads},
-		{"POST", "/v1/webhooks", webhooks.ActionManage, s.createWebhook},
-		{"GET", "/v1/webhooks", webhooks.ActionManage, s.listWebhooks},
-		{"DELETE", "/v1/webhooks/{webhook}", webhooks.ActionManage, s.removeWebhook},
-		{"GET", "/v1/webhooks/{webhook}/deliveries", webhooks.ActionDeliveries, s.webhookDeliveries},
+		{"POST", "/v1/webhooks", lifecycle.ActionWebhookManage, s.createWebhook},
+		{"GET", "/v1/webhooks", lifecycle.ActionWebhookManage, s.listWebhooks},
+		{"DELETE", "/v1/webhooks/{webhook}", lifecycle.ActionWebhookManage, s.removeWebhook},
+		{"GET", "/v1/webhooks/{webhook}/deliveries", lifecycle.ActionWebhookDeliveries, s.webhookDeliveries},
 	}, steps...)
-}
-
-// actorFor picks among the caller's roles the one the action needs: from
-// the lifecycle's table, or from webhooks.RolesFor for the subscriptions.
-func actorFor(c identity.Caller, action lifecycle.Action) (lifecycle.Actor, bool) {
-	roles, ok := webhooks.RolesFor[action]
-	if !ok {
-		return c.ActorFor(action)
-	}
-	for _, a := range c.Actors() {
-		if slices.Contains(roles, a.Role) {
-			return a, true
-		}
-	}
-	return lifecycle.Actor{ID: c.Person.ID}, false
 }
 
 // Handler builds the HTTP handler.
@@ -289,7 +272,7 @@ func (s *Server) identify(r *http.Request, action lifecycle.Action) (identity.Ca
 		return identity.Caller{}, lifecycle.Actor{}, err
 	}
 	caller := identity.Caller{Principal: p, Person: person}
-	actor, ok := actorFor(caller, action)
+	actor, ok := caller.ActorFor(action)
 	if !ok && action != lifecycle.ActionWhoAmI {
 		return caller, actor, errForbidden(fmt.Sprintf("%s holds no role that may %s", person.ID, action))
 	}

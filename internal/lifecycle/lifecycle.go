@@ -146,6 +146,9 @@ const (
 	ActionPeopleList         Action = "people_list"
 	ActionPeopleGrant        Action = "people_grant"
 	ActionCodecDecode        Action = "codec_decode"
+	// Webhook subscriptions: admins manage them; auditors read deliveries too.
+	ActionWebhookManage     Action = "webhook_manage"
+	ActionWebhookDeliveries Action = "webhook_deliveries"
 	// The second phase.
 	ActionRenounce       Action = "renounce"
 	ActionDeclareChanges Action = "declare_changes"
@@ -162,7 +165,7 @@ const (
 var AllActions = []Action{ActionSubmit, ActionRead, ActionList, ActionHistory, ActionExport, ActionOpinion,
 	ActionRequestComplements, ActionComplements, ActionRecommend, ActionDecide, ActionWithdraw,
 	ActionAuditVerify, ActionEmbassyDirectory, ActionEmbassyList, ActionMailFailed,
-	ActionWhoAmI, ActionPeopleList, ActionPeopleGrant, ActionCodecDecode,
+	ActionWhoAmI, ActionPeopleList, ActionPeopleGrant, ActionCodecDecode, ActionWebhookManage, ActionWebhookDeliveries,
 	ActionRenounce, ActionDeclareChanges, ActionReviewChanges, ActionReport, ActionReviewReport, ActionExtendReport, ActionCancelGrant,
 	ActionOrderPayment, ActionConfirmPayment}
 
@@ -189,7 +192,9 @@ var rolesFor = map[Action][]Role{
 	ActionPeopleGrant: {RoleAdmin},
 	// Opening sealed Temporal histories (the Web UI's codec server) shows
 	// personal data: the roles that read the whole record.
-	ActionCodecDecode: {RoleAuditor, RoleAdmin},
+	ActionCodecDecode:       {RoleAuditor, RoleAdmin},
+	ActionWebhookManage:     {RoleAdmin},
+	ActionWebhookDeliveries: {RoleAuditor, RoleAdmin},
 
 	ActionRenounce:       {RoleApplicant},
 	ActionDeclareChanges: {RoleApplicant},

@@ -196,21 +196,6 @@ func Wants(events []string, event string) bool {
 	return len(events) == 0 || slices.Contains(events, event)
 }
 
-// Actions on subscriptions, for the API's permission check and the
-// attempts log. They live here rather than in the lifecycle's table, which
-// is about applications.
-const (
-	ActionManage     lifecycle.Action = "webhook_manage"
-	ActionDeliveries lifecycle.Action = "webhook_deliveries"
-)
-
-// RolesFor says who may take each action: admins manage subscriptions;
-// auditors read their deliveries too.
-var RolesFor = map[lifecycle.Action][]lifecycle.Role{
-	ActionManage:     {lifecycle.RoleAdmin},
-	ActionDeliveries: {lifecycle.RoleAuditor, lifecycle.RoleAdmin},
-}
-
 // Created is the answer to a new subscription: the only time its secret is
 // shown.
 type Created struct {
