@@ -4,12 +4,46 @@ GO    ?= go
 BIN   := $(CURDIR)/bin
 TOOLS := $(BIN)/temporal $(BIN)/mailpit $(BIN)/oidc-provider $(BIN)/workflowcheck $(BIN)/staticcheck
 
-.PHONY: all build tools run test lint unit bench clean replay-histories
+.PHONY: all build tools run test lint unit bench clean replay-histories web-assets chromium
 
 all: build
 
-build:
+build: web-assets
 	$(GO) build -o $(BIN)/expectct ./cmd/expectct
+
+# The web pages' front-end assets: the State's design system (DSFR) and, for
+# the browser tests, axe-core, both pinned by tools/web-assets/package-lock.json.
+# npm ci runs again only when the lock (or package.json) is newer than its stamp;
+# the part of the DSFR a page needs is then copied where internal/web embeds it
+# (internal/web/assets/dsfr/, not committed). Files whose names start with a
+# dot, such as the stamps, are left out by go:embed.
+WEB_ASSETS := tools/web-assets
+DSFR_DIST  := $(WEB_ASSETS)/node_modules/@gouvfr/dsfr/dist
+DSFR_OUT   := internal/web/assets/dsfr
+
+web-assets: $(DSFR_OUT)/.copied
+
+$(WEB_ASSETS)/node_modules/.installed: $(WEB_ASSETS)/package.json $(WEB_ASSETS)/package-lock.json $(WEB_ASSETS)/.dsfr.yml
+	@command -v npm >/dev/null || { echo "npm is missing: install Node.js 20 and npm to build the web assets"; exit 1; }
+	cd $(WEB_ASSETS) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The CSS files' relative url(...)s point into fonts/ and icons/ (utility.min.css
+# from utility/ into ../icons/); favicon/ is what the pages' <head> links.
+$(DSFR_OUT)/.copied: $(WEB_ASSETS)/node_modules/.installed
+	rm -rf $(DSFR_OUT)
+	mkdir -p $(DSFR_OUT)/utility
+	cp $(DSFR_DIST)/dsfr.min.css $(DSFR_DIST)/dsfr.module.min.js $(DSFR_DIST)/dsfr.nomodule.min.js $(DSFR_OUT)/
+	cp $(DSFR_DIST)/utility/utility.min.css $(DSFR_OUT)/utility/
+	cp -R $(DSFR_DIST)/fonts $(DSFR_DIST)/icons $(DSFR_DIST)/favicon $(DSFR_OUT)/
+	touch $@
+
+# Debian's Chromium and its driver, for the browser tests (internal/browsertest).
+chromium:
+	@test -x /usr/bin/chromium && command -v chromedriver >/dev/null || { \
+	  echo "installing chromium and chromium-driver (Debian packages) for the browser tests"; \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null) \
+	  || { echo "could not install chromium: run 'apt-get install chromium chromium-driver' as root"; exit 1; }; }
 
 # The Temporal CLI (dev server), Mailpit and the checkers are pinned in their
 # own modules under tools/ so the main go.mod stays lean. Built once, reused.
@@ -64,11 +98,11 @@ lint: tools
 	$(BIN)/staticcheck ./...
 	$(BIN)/workflowcheck ./workflows/... ./internal/webhooks/...
 
-test: tools pdf-tools build lint
+test: tools pdf-tools chromium build lint
 	$(GO) test -count=1 -timeout 30m ./...
 
 bench: tools build
 	$(BIN)/expectct bench --standalone
 
 clean:
-	rm -rf $(BIN) .data
+	rm -rf $(BIN) .data $(WEB_ASSETS)/node_modules $(DSFR_OUT)
