@@ -2,6 +2,14 @@
 # worker | ...`. Build with `docker compose build` or
 # `docker build -t daect/expectct:<version> .`.
 
+# Assets stage: the State's design system (DSFR) the web pages embed, from
+# the npm lock, copied as `make web-assets` does on a workstation.
+FROM node:20-bookworm AS assets
+WORKDIR /src
+COPY Makefile ./
+COPY tools/web-assets tools/web-assets
+RUN make web-assets
+
 # Build stage: the Go toolchain the module asks for (go.mod: go 1.26).
 FROM golang:1.26.8-bookworm AS build
 
@@ -17,6 +25,7 @@ COPY go.mod go.sum ./
 RUN go mod download && go mod verify
 
 COPY . .
+COPY --from=assets /src/internal/web/assets/dsfr internal/web/assets/dsfr
 RUN go build -trimpath -ldflags="-s -w" -o /out/expectct ./cmd/expectct
 
 # Runtime stage: no shell, no package manager; CA certificates and time zone

@@ -169,12 +169,13 @@ func printDevBanner(w io.Writer, cfg *config.Config, apiAddr string) {
 	fmt.Fprintf(w, `
 expectct is running. Ctrl-C stops everything.
 
-  API              http://%s   (OpenAPI: /v1/openapi.json)
+  Web application  http://%s   (sign in as one of the people below)
+  API              http://%s/v1   (OpenAPI: /v1/openapi.json)
   OpenID provider  %s
   Temporal UI      http://%s:%d
   Mailpit UI       http://%s
 
-Sign in (password of every ready-made person: expectct-dev):
+Ready-made people (password of each: expectct-dev), in the browser or the CLI:
   export EXPECTCT_API=http://%s
   bin/expectct login        # shows an address and a code; sign in there as one of:
     claire.martin       applicant (SIREN 214401093, from her ProConnect siret)
@@ -187,7 +188,7 @@ Sign in (password of every ready-made person: expectct-dev):
   service account svc-tableau-de-bord (auditor): EXPECTCT_CLIENT_ID=svc-tableau-de-bord EXPECTCT_CLIENT_SECRET=expectct-dev-service-secret
 
 Try: bin/expectct whoami; bin/expectct submit examples/dossier.json
-`, apiAddr, cfg.OIDCIssuer, hostOf(cfg.TemporalAddress), cfg.TemporalUIPort, cfg.MailUIListen, apiAddr)
+`, apiAddr, apiAddr, cfg.OIDCIssuer, hostOf(cfg.TemporalAddress), cfg.TemporalUIPort, cfg.MailUIListen, apiAddr)
 }
 
 // loopbackPort is the port of a 127.0.0.1:PORT setting: the local provider

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/signal"
 	"os/user"
+	"strings"
 	"syscall"
 	"time"
 
@@ -37,6 +38,7 @@ import (
 	"github.com/daect/expectct/internal/outbox"
 	"github.com/daect/expectct/internal/rules"
 	"github.com/daect/expectct/internal/store"
+	"github.com/daect/expectct/internal/web"
 	"github.com/daect/expectct/internal/webhooks"
 	"github.com/daect/expectct/worker"
 )
@@ -228,12 +230,18 @@ func runAPI(ctx context.Context, cfg *config.Config, log *slog.Logger, ready cha
 		Verifier: identity.NewVerifier(cfg.OIDCIssuer, cfg.Audiences()),
 		Letters:  &letters.Source{Store: st, PublicURL: cfg.PublicURL},
 		SignIn:   identity.SignIn{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID}}
+	// The web application shares the API's server, its rules and its
+	// sign-in: its callback is under the public address.
+	site := &web.Server{API: srv, Store: st, Rules: prog, Log: log, Issuer: cfg.OIDCIssuer,
+		SignIn: &identity.WebSignIn{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, Verifier: srv.Verifier.(*identity.Verifier),
+			RedirectURL: strings.TrimSuffix(cfg.PublicURL, "/") + web.CallbackPath, Sessions: st}}
 	// The metrics tell request rates, refusals and runtime details that the
 	// public need not see: they get a listener of their own.
 	metricsMux := http.NewServeMux()
 	metricsMux.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return serveHTTP(gctx, cfg.Listen, srv.Handler(), log, "api", ready) })
+	g.Go(func() error { return serveHTTP(gctx, cfg.Listen, site.Handler(srv.Handler()), log, "api", ready) })
+	g.Go(func() error { return site.ExpireSessions(gctx, time.Hour) })
 	g.Go(func() error { return serveHTTP(gctx, cfg.APIMetricsListen, metricsMux, log, "api metrics", nil) })
 	return g.Wait()
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -91,32 +92,38 @@ type LetterVerification struct {
 // the collectivité and the signer, which the letter itself shows; a code
 // that names no letter, or one whose journal row was altered since, is 404.
 func (s *Server) verifyLetter(w http.ResponseWriter, r *http.Request) {
-	code, ok := letters.NormalizeCode(r.PathValue("code"))
+	v, err := s.VerifyLetter(r.Context(), r.PathValue("code"))
+	if err != nil {
+		s.publicFailure(w, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+// VerifyLetter confirms a letter's code, for the public endpoint and the
+// web application's verification form; a refusal is a *Problem.
+func (s *Server) VerifyLetter(ctx context.Context, raw string) (LetterVerification, error) {
+	code, ok := letters.NormalizeCode(raw)
 	if !ok {
 		fe := dossier.FieldError{Field: "code", Rule: "letter_code",
 			MessageFR: "Le code de vérification est formé de 16 caractères parmi A à Z et 2 à 7, par groupes de quatre (XXXX-XXXX-XXXX-XXXX)",
 			MessageEN: "The verification code is 16 characters from A to Z and 2 to 7, in groups of four (XXXX-XXXX-XXXX-XXXX)"}
 		p := errNotFound(fe.MessageEN)
 		p.Errors = []dossier.FieldError{fe}
-		writeProblem(w, p)
-		return
+		return LetterVerification{}, p
 	}
 	if s.Letters == nil {
-		s.publicFailure(w, errors.New("the API has no letters source"))
-		return
+		return LetterVerification{}, errors.New("the API has no letters source")
 	}
-	d, err := s.Letters.Verify(r.Context(), code)
+	d, err := s.Letters.Verify(ctx, code)
 	switch {
 	case errors.Is(err, letters.ErrNotIssued):
-		writeProblem(w, errNotFound("aucune lettre ne porte ce code / no letter bears this code"))
-		return
+		return LetterVerification{}, errNotFound("aucune lettre ne porte ce code / no letter bears this code")
 	case errors.Is(err, letters.ErrAltered):
 		s.Log.Error("letter code names an altered journal row", "code", code, "error", err)
-		writeProblem(w, errNotFound("aucune lettre ne porte ce code / no letter bears this code"))
-		return
+		return LetterVerification{}, errNotFound("aucune lettre ne porte ce code / no letter bears this code")
 	case err != nil:
-		s.publicFailure(w, err)
-		return
+		return LetterVerification{}, err
 	}
 	v := LetterVerification{ApplicationID: d.ApplicationID, Kind: d.Kind, Collectivite: d.Collectivite,
 		Date: d.Date.In(lifecycle.Paris).Format("2006-01-02"), SignedBy: d.SignedBy}
@@ -128,15 +135,21 @@ func (s *Server) verifyLetter(w http.ResponseWriter, r *http.Request) {
 	case letters.PaymentStatement:
 		v.Amount = dossier.Money(d.Paid)
 	}
-	writeJSON(w, http.StatusOK, v)
+	return v, nil
 }
 
 // publicFailure answers a failure on a public route as any 5xx: a
 // bilingual message and an incident the log explains.
 func (s *Server) publicFailure(w http.ResponseWriter, err error) {
+	writeProblem(w, s.Refusal(err))
+}
+
+// Refusal is the problem the API answers for err; the cause of a 5xx goes
+// to the log alone.
+func (s *Server) Refusal(err error) *Problem {
 	p := fromError(err)
 	if p.Status >= 500 {
 		s.Log.Error("request failed", "incident", p.Incident, "error", p.cause)
 	}
-	writeProblem(w, p)
+	return p
 }

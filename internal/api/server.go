@@ -73,6 +73,7 @@ type Server struct {
 	limits *limiters
 	// exportSlots holds a token per export being streamed (maxExports).
 	exportSlots chan struct{}
+	callRouting
 }
 
 // Verifier checks a bearer token and says who it speaks for
@@ -108,6 +109,7 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/audit/checkpoints", lifecycle.ActionAuditVerify, s.checkpoints},
 		{"GET", "/v1/exports/applications", lifecycle.ActionExport, s.export},
 		{"GET", "/v1/embassies", lifecycle.ActionEmbassyList, s.listEmbassies},
+		{"GET", "/v1/figures", lifecycle.ActionFigures, s.figures},
 		{"PUT", "/v1/embassies/{country}", lifecycle.ActionEmbassyDirectory, s.setEmbassy},
 		{"GET", "/v1/mail/failed", lifecycle.ActionMailFailed, s.failedMail},
 		{"GET", "/v1/me", lifecycle.ActionWhoAmI, s.whoami},
@@ -145,6 +147,7 @@ func (s *Server) Handler() http.Handler {
 	s.m = m
 	s.limits = newLimiters(s.RateLimits)
 	s.exportSlots = make(chan struct{}, maxExports)
+	s.callOnce.Do(s.buildCallMux)
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		var h http.Handler = s.authenticated(rt)
@@ -182,52 +185,18 @@ type request struct {
 	appID  string
 }
 
-// authenticated checks the application ID of the path, then the token, the
-// rate limits and the role, runs the handler, writes its result and logs
-// any refusal in the attempts table.
+// authenticated serves a route to an HTTP client and writes its result.
 func (s *Server) authenticated(rt route) http.Handler {
-	hasID := strings.Contains(rt.path, "{id}")
-	// Decoding payloads changes nothing, and the Temporal Web UI posts it
-	// for every page it shows: a read.
-	write := rt.method != http.MethodGet && rt.action != lifecycle.ActionCodecDecode
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if hasID && !validApplicationID(r.PathValue("id")) {
-			p := cmp.Or(s.allowAnonymous(r), errBadApplicationID())
-			s.refused(&request{Request: r, w: w, action: rt.action}, p)
-			writeProblem(w, p)
-			return
-		}
-		req := &request{Request: r, w: w, action: rt.action, appID: cmp.Or(r.PathValue("id"), r.URL.Query().Get("application_id"))}
-		var status int
-		var body any
-		var err error
-		req.caller, req.actor, err = s.identify(r, rt.action)
-		var unidentified *Problem
-		switch {
-		case req.caller.Person.ID != "" && write:
-			// Before the role's verdict: a refused write is a row in the
-			// attempts table, and a flood of them must not become one.
-			if p := s.allowWrite(req.caller.Person.ID); p != nil {
-				err = p
-			}
-		case errors.As(err, &unidentified) && unidentified.Status == http.StatusUnauthorized:
-			if p := s.allowAnonymous(r); p != nil {
-				err = p
-			}
-		}
-		if err == nil {
-			r.Body = http.MaxBytesReader(w, r.Body, s.bodyLimit(rt))
-			status, body, err = rt.handle(req)
-		}
+		status, body, err := s.run(rt, w, r)
 		if stream, ok := body.(streamed); ok && err == nil {
 			if err = stream(w); err == nil {
 				return
 			}
+			s.refused(&request{Request: r, action: rt.action, appID: r.PathValue("id")}, fromError(err))
 		}
 		if err != nil {
-			p := fromError(err)
-			s.refused(req, p)
-			writeProblem(w, p)
+			writeProblem(w, fromError(err))
 			return
 		}
 		if f, ok := body.(file); ok {
@@ -238,21 +207,57 @@ func (s *Server) authenticated(rt route) http.Handler {
 	})
 }
 
+// run checks the application ID of the path, then who calls (a bearer
+// token, or the web application's session), the rate limits and the role,
+// runs the handler and logs any refusal in the attempts table. A stream or
+// a file comes back unwritten.
+func (s *Server) run(rt route, w http.ResponseWriter, r *http.Request) (int, any, error) {
+	hasID := strings.Contains(rt.path, "{id}")
+	// Decoding payloads changes nothing, and the Temporal Web UI posts it
+	// for every page it shows: a read.
+	write := rt.method != http.MethodGet && rt.action != lifecycle.ActionCodecDecode
+	if hasID && !validApplicationID(r.PathValue("id")) {
+		p := cmp.Or(s.allowAnonymous(r), errBadApplicationID())
+		s.refused(&request{Request: r, w: w, action: rt.action}, p)
+		return 0, nil, p
+	}
+	req := &request{Request: r, w: w, action: rt.action, appID: cmp.Or(r.PathValue("id"), r.URL.Query().Get("application_id"))}
+	var status int
+	var body any
+	var err error
+	req.caller, req.actor, err = s.identify(r, rt.action)
+	var unidentified *Problem
+	switch {
+	case req.caller.Person.ID != "" && write:
+		// Before the role's verdict: a refused write is a row in the
+		// attempts table, and a flood of them must not become one.
+		if p := s.allowWrite(req.caller.Person.ID); p != nil {
+			err = p
+		}
+	case errors.As(err, &unidentified) && unidentified.Status == http.StatusUnauthorized:
+		if p := s.allowAnonymous(r); p != nil {
+			err = p
+		}
+	}
+	if err == nil {
+		r.Body = http.MaxBytesReader(w, r.Body, s.bodyLimit(rt))
+		status, body, err = rt.handle(req)
+	}
+	if err != nil {
+		s.refused(req, fromError(err))
+		return 0, nil, err
+	}
+	return status, body, nil
+}
+
 // identify verifies the bearer token, finds the person in the directory
 // and picks the role the action needs among theirs. A caller with no such
 // role is identified all the same, so the refusal is recorded under their
 // name.
 func (s *Server) identify(r *http.Request, action lifecycle.Action) (identity.Caller, lifecycle.Actor, error) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok || strings.TrimSpace(token) == "" {
-		return identity.Caller{}, lifecycle.Actor{}, errUnauthorized("a bearer token is required (Authorization: Bearer ...)")
-	}
-	p, err := s.Verifier.Verify(r.Context(), strings.TrimSpace(token))
-	switch {
-	case errors.Is(err, identity.ErrIssuerUnavailable):
-		return identity.Caller{}, lifecycle.Actor{}, errUnavailable("le fournisseur d'identité ne répond pas / the identity provider does not answer", err)
-	case err != nil:
-		return identity.Caller{}, lifecycle.Actor{}, errUnauthorized(err.Error())
+	p, err := s.principal(r)
+	if err != nil {
+		return identity.Caller{}, lifecycle.Actor{}, err
 	}
 	person, err := s.Store.SeePerson(r.Context(), store.Person{Issuer: p.Issuer, Subject: p.Subject, Kind: string(p.Kind), Name: p.Name, Email: p.Email})
 	key := p.Issuer + " " + p.Subject
@@ -277,6 +282,26 @@ func (s *Server) identify(r *http.Request, action lifecycle.Action) (identity.Ca
 		return caller, actor, errForbidden(fmt.Sprintf("%s holds no role that may %s", person.ID, action))
 	}
 	return caller, actor, nil
+}
+
+// principal is who the request speaks for: the person of the web
+// application's session (Call), or the bearer token's.
+func (s *Server) principal(r *http.Request) (identity.Principal, error) {
+	if p, ok := r.Context().Value(sessionPrincipal{}).(identity.Principal); ok {
+		return p, nil
+	}
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok || strings.TrimSpace(token) == "" {
+		return identity.Principal{}, errUnauthorized("a bearer token is required (Authorization: Bearer ...)")
+	}
+	p, err := s.Verifier.Verify(r.Context(), strings.TrimSpace(token))
+	switch {
+	case errors.Is(err, identity.ErrIssuerUnavailable):
+		return p, errUnavailable("le fournisseur d'identité ne répond pas / the identity provider does not answer", err)
+	case err != nil:
+		return p, errUnauthorized(err.Error())
+	}
+	return p, nil
 }
 
 // refused writes a refusal by an identified caller to the attempts table

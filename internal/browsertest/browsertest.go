@@ -295,3 +295,19 @@ func (b *Browser) Screenshot(t testing.TB, path string) {
 		t.Fatalf("screenshot: %v", err)
 	}
 }
+
+// ExpectRefusal forgives the one error Chromium logs when a page comes with
+// an error status the test expects, such as a refused form shown again
+// with 422: "Failed to load resource: the server responded with a status
+// of 422" for that page's address. Any other error still counts.
+func (b *Browser) ExpectRefusal(pageURL string, status int) {
+	want := fmt.Sprintf("log (network): Failed to load resource: the server responded with a status of %d", status)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	for i, e := range b.errors {
+		if strings.HasPrefix(e, want) && strings.HasSuffix(e, "["+pageURL+"]") {
+			b.errors = append(b.errors[:i], b.errors[i+1:]...)
+			return
+		}
+	}
+}

@@ -593,6 +593,10 @@ func TestPermissionMatrix(t *testing.T) {
 			allowed: allowedTo(http.StatusOK, staff...), as: testenv.Instructor, target: func() string { return "" },
 		},
 		{
+			action: lifecycle.ActionFigures, method: "GET", path: func() string { return "/v1/figures" },
+			allowed: allowedTo(http.StatusOK, staff...), as: testenv.Auditor, target: func() string { return "" },
+		},
+		{
 			action: lifecycle.ActionEmbassyDirectory, method: "PUT", path: func() string { return "/v1/embassies/NZ" },
 			body: func() any {
 				return map[string]any{"name": "Ambassade de France en Nouvelle-Zélande", "emails": []string{"scac.wellington@diplomatie.gouv.fr"}}

@@ -83,7 +83,7 @@ func (cw *csvWriter) write(rec []string) error {
 }
 
 func (cw *csvWriter) Write(r Row) error {
-	cw.rec = append(cw.rec[:0], r.ApplicationID, cell(r.Collectivite), r.SIREN, r.Country, r.Status, statusLabel(r.Status), cell(r.RulesVersion),
+	cw.rec = append(cw.rec[:0], r.ApplicationID, cell(r.Collectivite), r.SIREN, r.Country, r.Status, lifecycle.StatusLabel(r.Status, "fr"), cell(r.RulesVersion),
 		frMoney(&r.Requested), frMoney(r.Recommended), frMoney(r.Granted), frMoney(r.Payable), frMoney(r.Paid))
 	for _, d := range r.Dates {
 		cw.rec = append(cw.rec, frDate(d))
@@ -95,38 +95,6 @@ func (cw *csvWriter) Write(r Row) error {
 }
 
 func (cw *csvWriter) Close() error { return nil }
-
-// statusLabels name the statuses as French readers know them; a status
-// this table lacks shows its code.
-var statusLabels = map[string]string{
-	"submitted":             "déposé",
-	"embassy_consultation":  "consultation du poste",
-	"under_review":          "en instruction",
-	"awaiting_complements":  "en attente de compléments",
-	"awaiting_decision":     "en attente de décision",
-	"approved":              "accepté",
-	"rejected":              "refusé",
-	"withdrawn":             "retiré",
-	"closed_without_action": "classé sans suite",
-	// The second phase.
-	"changes_declared":        "changement déclaré",
-	"awaiting_report":         "compte rendu attendu",
-	"report_overdue":          "compte rendu en retard",
-	"report_review":           "compte rendu en examen",
-	"awaiting_report_changes": "compte rendu à compléter",
-	"awaiting_payment_order":  "paiement à ordonner",
-	"payment_ordered":         "paiement ordonné",
-	"closed":                  "soldé",
-	"renounced":               "mission abandonnée",
-	"cancelled":               "subvention annulée",
-}
-
-func statusLabel(code string) string {
-	if l, ok := statusLabels[code]; ok {
-		return l
-	}
-	return code
-}
 
 // cell keeps a spreadsheet from reading a text as a formula: a name that
 // begins with =, +, - or @ is prefixed with an apostrophe, which the

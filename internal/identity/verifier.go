@@ -16,6 +16,7 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	jose "github.com/go-jose/go-jose/v4"
+	"golang.org/x/oauth2"
 )
 
 // Leeway is the clock skew tolerated between the issuer and us, on the
@@ -81,6 +82,7 @@ type Verifier struct {
 
 	mu       sync.Mutex
 	verifier *oidc.IDTokenVerifier
+	provider *oidc.Provider
 }
 
 // NewVerifier returns a verifier for the issuer. Discovery happens on the
@@ -114,6 +116,7 @@ func (v *Verifier) discovered(ctx context.Context) (*oidc.IDTokenVerifier, error
 	if err := p.Claims(&meta); err != nil || meta.JWKS == "" {
 		return nil, fmt.Errorf("%w: %s publishes no jwks_uri", ErrIssuerUnavailable, v.Issuer)
 	}
+	v.provider = p
 	v.verifier = oidc.NewVerifier(v.Issuer, newKeySet(meta.JWKS, v.now), &oidc.Config{
 		// The audience is checked below against several client IDs.
 		SkipClientIDCheck:    true,
@@ -121,6 +124,15 @@ func (v *Verifier) discovered(ctx context.Context) (*oidc.IDTokenVerifier, error
 		Now:                  func() time.Time { return v.now().Add(-Leeway) },
 	})
 	return v.verifier, nil
+}
+
+// Endpoints are the issuer's authorization and token endpoints, from its
+// discovery document (the web application's sign-in).
+func (v *Verifier) Endpoints(ctx context.Context) (oauth2.Endpoint, error) {
+	if _, err := v.discovered(ctx); err != nil {
+		return oauth2.Endpoint{}, err
+	}
+	return v.provider.Endpoint(), nil
 }
 
 // Ready tells whether the issuer's discovery document can be fetched.

@@ -149,6 +149,7 @@ const (
 	// Webhook subscriptions: admins manage them; auditors read deliveries too.
 	ActionWebhookManage     Action = "webhook_manage"
 	ActionWebhookDeliveries Action = "webhook_deliveries"
+	ActionFigures           Action = "figures"
 	// The second phase.
 	ActionRenounce       Action = "renounce"
 	ActionDeclareChanges Action = "declare_changes"
@@ -167,7 +168,7 @@ var AllActions = []Action{ActionSubmit, ActionRead, ActionList, ActionHistory, A
 	ActionAuditVerify, ActionEmbassyDirectory, ActionEmbassyList, ActionMailFailed,
 	ActionWhoAmI, ActionPeopleList, ActionPeopleGrant, ActionCodecDecode, ActionWebhookManage, ActionWebhookDeliveries,
 	ActionRenounce, ActionDeclareChanges, ActionReviewChanges, ActionReport, ActionReviewReport, ActionExtendReport, ActionCancelGrant,
-	ActionOrderPayment, ActionConfirmPayment}
+	ActionOrderPayment, ActionConfirmPayment, ActionFigures}
 
 // rolesFor is the permission table of domain.md.
 var rolesFor = map[Action][]Role{
@@ -195,6 +196,8 @@ var rolesFor = map[Action][]Role{
 	ActionCodecDecode:       {RoleAuditor, RoleAdmin},
 	ActionWebhookManage:     {RoleAdmin},
 	ActionWebhookDeliveries: {RoleAuditor, RoleAdmin},
+	// The programme's figures name no one: DAECT's staff and the auditors.
+	ActionFigures: {RoleInstructor, RoleDecider, RoleFinance, RoleAuditor, RoleAdmin},
 
 	ActionRenounce:       {RoleApplicant},
 	ActionDeclareChanges: {RoleApplicant},

@@ -189,3 +189,32 @@ func lookup(m map[string]string, v string) string {
 	}
 	return v
 }
+
+// The wordings of the e-mails, for the web application's pages: one
+// vocabulary for both. lang is "fr" or "en".
+
+// Euros formats cents as the language writes amounts.
+func Euros(cents int64, lang string) string { return pick(lang, FormatEurosFR, FormatEurosEN)(cents) }
+
+// Date formats the day of t, in its own location, as the language writes it.
+func Date(t time.Time, lang string) string { return pick(lang, formatDateFR, formatDateEN)(t) }
+
+// Deadline formats a deadline's last day (a midnight deadline reads as the
+// day before).
+func Deadline(t time.Time, lang string) string { return pick(lang, deadlineFR, deadlineEN)(t) }
+
+// Country names a country by its ISO code.
+func Country(code, lang string) string { return pick(lang, countryFR, countryEN)(code) }
+
+// Opinion names an embassy's opinion.
+func Opinion(v, lang string) string { return pick(lang, opinionFR, opinionEN)(v) }
+
+// Flag explains a flag of the application.
+func Flag(v, lang string) string { return pick(lang, flagFR, flagEN)(v) }
+
+func pick[F any](lang string, fr, en F) F {
+	if lang == "en" {
+		return en
+	}
+	return fr
+}

@@ -98,6 +98,8 @@ func (p *provider) routes() http.Handler {
 	mux.HandleFunc("GET /device", p.devicePage)
 	mux.HandleFunc("POST /device", p.deviceApprove)
 	mux.HandleFunc("GET /authorize", p.authorizePage)
+	// Browsers ask every site for an icon; this one has none.
+	mux.HandleFunc("GET /favicon.ico", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	mux.HandleFunc("POST /authorize", p.authorize)
 	mux.HandleFunc("POST /token", p.token)
 	mux.HandleFunc("POST /revoke", p.revoke)
@@ -151,7 +153,7 @@ func (p *provider) deviceAuthorization(w http.ResponseWriter, r *http.Request) {
 }
 
 var devicePage = template.Must(template.New("device").Parse(`<!doctype html>
-<html lang="fr"><head><meta charset="utf-8"><title>Connexion — fournisseur d'identité local</title></head>
+<html lang="fr"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Connexion — fournisseur d'identité local</title></head>
 <body><h1>Connexion / Sign in</h1>
 {{if .Message}}<p role="alert">{{.Message}}</p>{{end}}
 <form method="post" action="/device">
@@ -263,7 +265,7 @@ func (p *provider) deviceToken(w http.ResponseWriter, r *http.Request) {
 }
 
 var authorizePage = template.Must(template.New("authorize").Parse(`<!doctype html>
-<html lang="fr"><head><meta charset="utf-8"><title>Connexion — fournisseur d'identité local</title></head>
+<html lang="fr"><head><meta charset="utf-8"><link rel="icon" href="data:,"><title>Connexion — fournisseur d'identité local</title></head>
 <body><h1>Connexion / Sign in</h1>
 {{if .Message}}<p role="alert">{{.Message}}</p>{{end}}
 <form method="post" action="/authorize">
