@@ -193,7 +193,9 @@ func (s *Server) authenticated(rt route) http.Handler {
 			if err = stream(w); err == nil {
 				return
 			}
-			s.refused(&request{Request: r, action: rt.action, appID: r.PathValue("id")}, fromError(err))
+			p := fromError(err)
+			s.refused(&request{Request: r, action: rt.action, appID: r.PathValue("id")}, p)
+			err = p
 		}
 		if err != nil {
 			writeProblem(w, fromError(err))
@@ -244,8 +246,11 @@ func (s *Server) run(rt route, w http.ResponseWriter, r *http.Request) (int, any
 		status, body, err = rt.handle(req)
 	}
 	if err != nil {
-		s.refused(req, fromError(err))
-		return 0, nil, err
+		// One problem for the log and the answer: a 5xx's incident
+		// reference must be the same in both.
+		p := fromError(err)
+		s.refused(req, p)
+		return 0, nil, p
 	}
 	return status, body, nil
 }
