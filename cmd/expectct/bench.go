@@ -36,8 +36,8 @@ func benchCmd() *cobra.Command {
 	var binDir, store string
 	var failOnMiss bool
 	cmd := &cobra.Command{
-		Use:   "bench [--standalone] [-n N] [-c C] [--scale N]",
-		Short: "Measure the engine against bare Temporal: lifecycles/s, step latencies, memory, reads at scale",
+		Use:   "bench [--standalone] [-n N] [-c C] [--scale N] [--seed N]",
+		Short: "Measure the engine against bare Temporal: lifecycles/s, step latencies, memory, reads and web pages at scale",
 		Long: `Runs N complete lifecycles (submission, embassy opinion, recommendation, decision) through
 the HTTP API, then the same number of a bare workflow of the same shape (a start, 3 updates,
 6 no-op activities) driven with the Temporal client on the same Temporal server, and prints
@@ -46,6 +46,12 @@ peak memory and PASS/MISS against the targets.
 
 With --scale N it then submits N applications left waiting for the embassy and times the
 filtered list query and status reads, with the worker's resident memory.
+
+With --scale N or --seed N it then times every web page as its role reads it, each person
+signing in on the OpenID provider's form: --seed N first writes N applications straight into
+the database through the worker's recording code (no workflows: seconds, where --scale takes
+half an hour), and the dossier pages show 3 applications submitted through the API for the
+run. The site is --api, which must be the API's EXPECTCT_PUBLIC_URL.
 
 --standalone starts its own Temporal dev server, Mailpit, database, worker and API (child
 processes of this binary) and removes them at the end. Without it, the run goes against the
@@ -56,11 +62,11 @@ roles already); give --worker-pid and --api-pid to read their memory.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			output := cmd.Flag("output").Value.String()
 			o.API = cmd.Flag("api").Value.String()
-			if o.Lifecycles < 0 || o.Scale < 0 || o.Concurrency < 1 || o.Reads < 1 || o.ReadConcurrency < 1 {
-				return errors.New("-n and --scale must be ≥ 0, -c, --reads and --read-concurrency ≥ 1")
+			if o.Lifecycles < 0 || o.Scale < 0 || o.Seed < 0 || o.Concurrency < 1 || o.Reads < 1 || o.ReadConcurrency < 1 {
+				return errors.New("-n, --scale and --seed must be ≥ 0, -c, --reads and --read-concurrency ≥ 1")
 			}
-			if o.Lifecycles == 0 && o.Scale == 0 {
-				return errors.New("nothing to do: -n 0 and no --scale")
+			if o.Lifecycles == 0 && o.Scale == 0 && o.Seed == 0 {
+				return errors.New("nothing to do: -n 0 and no --scale or --seed")
 			}
 			o.Stack.BinDir = binDir
 			for _, kv := range o.Stack.WorkerEnv {
@@ -119,8 +125,9 @@ roles already); give --worker-pid and --api-pid to read their memory.`,
 	f.BoolVar(&o.EngineFirst, "engine-first", false, "start the turns with the engine (default: the bare workflow)")
 	f.DurationVar(&o.Poll, "poll-interval", 100*time.Millisecond, "status polling interval while waiting for the embassy consultation")
 	f.IntVar(&o.Scale, "scale", 0, "applications to submit and hold open for the scale run (0: skip)")
-	f.IntVar(&o.Reads, "reads", 500, "scale run: list queries, and status reads, to time")
-	f.IntVar(&o.ReadConcurrency, "read-concurrency", 1, "scale run: concurrent readers")
+	f.IntVar(&o.Seed, "seed", 0, "applications to write straight into the database (as the worker records them, without workflows) before the page timings (0: none)")
+	f.IntVar(&o.Reads, "reads", 500, "scale run: list queries, and status reads, to time; page timings: requests per page")
+	f.IntVar(&o.ReadConcurrency, "read-concurrency", 1, "scale run and page timings: concurrent readers")
 	f.DurationVar(&o.ScaleTimeout, "scale-timeout", 45*time.Minute, "scale run: how long to wait for every application to reach the embassy")
 	f.StringVar(&signIn.Issuer, "oidc-issuer", configDefault("EXPECTCT_OIDC_ISSUER"), "without --standalone: the OpenID provider the bench's people sign in on (env EXPECTCT_OIDC_ISSUER)")
 	f.StringVar(&signIn.Password, "oidc-password", "expectct-dev", "without --standalone: the password of the bench's people (dev/people.json's)")

@@ -8,7 +8,26 @@ import (
 	"sync"
 
 	"github.com/daect/expectct/internal/identity"
+	"github.com/daect/expectct/internal/store"
 )
+
+// visitKey keys a visit's directory entry in a request's context.
+type visitKey struct{}
+
+// visit holds the directory entry the first Call of one web request read,
+// so the page's later calls (its menus, then its content) do not read the
+// directory again. It lives as long as that request: a grant or revocation
+// counts from the next page.
+type visit struct {
+	key    string
+	person *store.Person
+}
+
+// OneVisit returns the context of one web request, in which every Call
+// identifies the person once.
+func OneVisit(ctx context.Context) context.Context {
+	return context.WithValue(ctx, visitKey{}, &visit{})
+}
 
 // sessionPrincipal keys the person a web session vouches for in a request's
 // context. Only Call sets it, so no HTTP client can claim it.

@@ -264,11 +264,18 @@ func (s *Server) identify(r *http.Request, action lifecycle.Action) (identity.Ca
 	if err != nil {
 		return identity.Caller{}, lifecycle.Actor{}, err
 	}
-	person, err := s.Store.SeePerson(r.Context(), store.Person{Issuer: p.Issuer, Subject: p.Subject, Kind: string(p.Kind), Name: p.Name, Email: p.Email})
 	key := p.Issuer + " " + p.Subject
+	v, _ := r.Context().Value(visitKey{}).(*visit)
+	if v != nil && v.person != nil && v.key == key {
+		return s.caller(p, *v.person, action)
+	}
+	person, err := s.Store.SeePerson(r.Context(), store.Person{Issuer: p.Issuer, Subject: p.Subject, Kind: string(p.Kind), Name: p.Name, Email: p.Email})
 	switch {
 	case err == nil:
 		s.known.remember(key, person, s.Now())
+		if v != nil {
+			v.key, v.person = key, &person
+		}
 	case errors.Is(err, store.ErrSubjectTaken):
 		return identity.Caller{}, lifecycle.Actor{}, errUnauthorized(err.Error())
 	case errors.Is(err, store.ErrUnavailable) && s.DirectoryFallback > 0:
@@ -281,6 +288,11 @@ func (s *Server) identify(r *http.Request, action lifecycle.Action) (identity.Ca
 	default:
 		return identity.Caller{}, lifecycle.Actor{}, err
 	}
+	return s.caller(p, person, action)
+}
+
+// caller picks the role the action needs among the person's.
+func (s *Server) caller(p identity.Principal, person store.Person, action lifecycle.Action) (identity.Caller, lifecycle.Actor, error) {
 	caller := identity.Caller{Principal: p, Person: person}
 	actor, ok := caller.ActorFor(action)
 	if !ok && action != lifecycle.ActionWhoAmI {

@@ -17,6 +17,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -62,7 +63,10 @@ type Options struct {
 	// EngineFirst runs the engine before the bare workflow.
 	EngineFirst bool
 
-	Scale           int
+	Scale int
+	// Seed writes that many applications straight into the database (Seed)
+	// before the page timings.
+	Seed            int
 	Reads           int
 	ReadConcurrency int
 	ScaleTimeout    time.Duration
@@ -158,9 +162,47 @@ func Execute(ctx context.Context, o Options) (*Report, error) {
 			rep.Memory = processMemory(o)
 		}
 	}
+	if o.Seed > 0 {
+		progress("seed: writing %d applications into the database as the worker records them", o.Seed)
+		if _, err := Seed(ctx, o.DatabaseURL, o.Seed, o.Concurrency, o.Progress); err != nil {
+			return nil, err
+		}
+	}
+	if o.Scale > 0 || o.Seed > 0 {
+		if rep.Pages, err = pageTimings(ctx, hc, o, run); err != nil {
+			return nil, err
+		}
+	}
 	rep.Machine.LoadAfter = LoadAverage()
 	rep.Evaluate()
 	return rep, nil
+}
+
+// pageDossiers is how many applications the run submits for the dossier
+// pages: real ones, with a workflow and a history to show.
+const pageDossiers = 3
+
+// pageTimings submits the dossiers the pages show, waits for them and for
+// the outbox to be empty (the seed's e-mails), then times the pages.
+func pageTimings(ctx context.Context, hc *http.Client, o Options, run string) (*Pages, error) {
+	d, err := NewEngineDriver(ctx, o.API, o.SignIn, hc, "bench-pages-"+run)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	var reads atomic.Int64
+	for i := range pageDossiers {
+		id, err := d.Start(ctx, i)
+		if err != nil {
+			return nil, err
+		}
+		if err := waitConsulted(ctx, d, id, o.Poll, &reads, newRecorder()); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return RunPages(ctx, hc, ids, PagesOptions{Site: o.API, Password: o.SignIn.Password, DatabaseURL: o.DatabaseURL,
+		Reads: o.Reads, Concurrency: o.ReadConcurrency, Progress: o.Progress})
 }
 
 // lifecycleRuns warms both systems up, then runs the engine and the bare

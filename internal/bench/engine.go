@@ -27,6 +27,9 @@ var (
 	EmbassySN  = lifecycle.Actor{ID: "scac.dakar", Role: lifecycle.RoleEmbassy, Countries: []string{"SN"}}
 	Instructor = lifecycle.Actor{ID: "instructeur.daect", Role: lifecycle.RoleInstructor}
 	Decider    = lifecycle.Actor{ID: "delegue.daect", Role: lifecycle.RoleDecider}
+	// The auditor and the admin read their pages in the page timings.
+	Auditor = lifecycle.Actor{ID: "auditeur.daect", Role: lifecycle.RoleAuditor}
+	Admin   = lifecycle.Actor{ID: "admin.daect", Role: lifecycle.RoleAdmin}
 )
 
 // grant is the amount recommended and granted (the dossier asks 3,500 €).

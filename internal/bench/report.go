@@ -56,6 +56,7 @@ type Report struct {
 	Memory []Memory `json:"memory,omitempty"`
 
 	Scale   *Scale   `json:"scale,omitempty"`
+	Pages   *Pages   `json:"pages,omitempty"`
 	Targets []Target `json:"targets"`
 }
 
@@ -160,6 +161,30 @@ func (r *Report) Evaluate() {
 		st := q.get(r.Scale)
 		add(name, verdict(st.P99Ms < TargetReadP99Ms),
 			fmt.Sprintf("p99 %s, p50 %s over %d requests with %d open", fmtMs(st.P99Ms), fmtMs(st.P50Ms), st.Count, r.Scale.Consulted))
+	}
+	r.evaluatePages(add, verdict)
+}
+
+// evaluatePages holds every page to TargetPageP99Ms, once the database has
+// TargetScaleApps applications.
+func (r *Report) evaluatePages(add func(name, result, detail string), verdict func(bool) string) {
+	name := fmt.Sprintf("every web page p99 < %.0f ms with %d applications", TargetPageP99Ms, TargetScaleApps)
+	switch p := r.Pages; {
+	case p == nil || len(p.Pages) == 0:
+		add(name, Skip, "pages not timed (--seed 10000 or --scale 10000)")
+	case p.Applications < TargetScaleApps:
+		add(name, Skip, fmt.Sprintf("only %d applications in the database", p.Applications))
+	default:
+		slowest := p.Pages[0]
+		ok := true
+		for _, st := range p.Pages {
+			ok = ok && st.Count > 0 && st.P99Ms < TargetPageP99Ms
+			if st.P99Ms > slowest.P99Ms {
+				slowest = st
+			}
+		}
+		add(name, verdict(ok && len(p.Errors) == 0), fmt.Sprintf("slowest %q p99 %s over %d requests; %d errors",
+			slowest.Name, fmtMs(slowest.P99Ms), slowest.Count, len(p.Errors)))
 	}
 }
 
@@ -326,6 +351,22 @@ func (r *Report) WriteText(w io.Writer) error {
 				MiB(g.StackInuse), per(g.StackInuse), MiB(g.NextGC), MiB(g.Sys))
 		}
 		for _, e := range s.Errors {
+			fmt.Fprintf(&b, "  error: %s\n", oneLine(e))
+		}
+	}
+
+	if p := r.Pages; p != nil {
+		fmt.Fprintf(&b, "\nWeb pages with %d applications in the database (dossier pages of %d submitted for the run)\n",
+			p.Applications, p.Dossiers)
+		tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintln(tw, "\tp50\tp90\tp99\tmax\trequests\t")
+		for _, st := range p.Pages {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%d\t\n", st.Name, fmtMs(st.P50Ms), fmtMs(st.P90Ms), fmtMs(st.P99Ms), fmtMs(st.MaxMs), st.Count)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		for _, e := range p.Errors {
 			fmt.Fprintf(&b, "  error: %s\n", oneLine(e))
 		}
 	}

@@ -53,13 +53,14 @@ func TestEvaluateLifecycleTargets(t *testing.T) {
 		"list query p99 < 50 ms":                              Skip,
 		"status read p99 < 50 ms":                             Skip,
 		"history of one lifecycle ≤ 2 × bare's bytes":         Skip, // no history in the sample
+		"every web page p99 < 100 ms with 10000 applications": Skip,
 	} {
 		if got[name].Result != want {
 			t.Errorf("%s: %s (%s), want %s", name, got[name].Result, got[name].Detail, want)
 		}
 	}
-	if len(r.Targets) != 8 {
-		t.Errorf("%d targets, want 8", len(r.Targets))
+	if len(r.Targets) != 9 {
+		t.Errorf("%d targets, want 9", len(r.Targets))
 	}
 	if !r.Missed() {
 		t.Error("Missed() is false with a missed target")
@@ -163,7 +164,51 @@ func TestWriteJSON(t *testing.T) {
 		t.Fatalf("%v\n%s", err, b.String())
 	}
 	if back.Engine.PerSecond != 13 || len(back.Engine.Steps) != len(reportedSteps) ||
-		back.Ratios.P99[StepOpinion] != 2 || len(back.Targets) != 8 || back.Memory[0].PeakBytes != 100<<20 {
+		back.Ratios.P99[StepOpinion] != 2 || len(back.Targets) != 9 || back.Memory[0].PeakBytes != 100<<20 {
 		t.Fatalf("JSON report round trip: %+v\n%s", back, b.String())
+	}
+}
+
+func TestEvaluatePageTarget(t *testing.T) {
+	const name = "every web page p99 < 100 ms with 10000 applications"
+	pages := func(apps int, p99s ...float64) *Pages {
+		p := &Pages{Applications: apps, Dossiers: 3}
+		for i, v := range p99s {
+			p.Pages = append(p.Pages, Stats{Name: "page " + string(rune('a'+i)), Count: 500, P50Ms: v / 2, P99Ms: v})
+		}
+		return p
+	}
+	for _, c := range []struct {
+		about  string
+		pages  *Pages
+		want   string
+		detail string
+	}{
+		{"not timed", nil, Skip, "pages not timed"},
+		{"too few applications", pages(9_999, 5, 7), Skip, "only 9999 applications"},
+		{"all fast", pages(10_003, 5, 42, 7), Pass, `slowest "page b" p99 42.0 ms`},
+		{"one slow", pages(10_003, 5, 120, 7), Miss, `slowest "page b" p99 120.0 ms`},
+	} {
+		r := &Report{Pages: c.pages}
+		r.Evaluate()
+		got := targets(r)[name]
+		if got.Result != c.want || !strings.Contains(got.Detail, c.detail) {
+			t.Errorf("%s: %s (%s), want %s (%s)", c.about, got.Result, got.Detail, c.want, c.detail)
+		}
+	}
+	r := &Report{Pages: pages(10_003, 5, 42)}
+	r.Pages.Errors = []string{"page a: /demandes: 500"}
+	r.Evaluate()
+	if got := targets(r)[name]; got.Result != Miss {
+		t.Errorf("a page that failed: %s (%s), want MISS", got.Result, got.Detail)
+	}
+	var b bytes.Buffer
+	if err := r.WriteText(&b); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"Web pages with 10003 applications in the database", "page b", "error: page a: /demandes: 500"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("the text report lacks %q:\n%s", want, b.String())
+		}
 	}
 }

@@ -146,6 +146,8 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 		"SMTP_PORT=" + smtpPort,
 		"SMTP_TLS=none",
 		"EXPECTCT_LISTEN=" + apiAddr,
+		// The web application's sign-in comes back to it.
+		"EXPECTCT_PUBLIC_URL=" + s.APIURL,
 		"EXPECTCT_METRICS_LISTEN=" + metricsAddr,
 		"EXPECTCT_API_METRICS_LISTEN=" + apiMetricsAddr,
 		"EXPECTCT_OIDC_ISSUER=" + s.OIDC.Issuer(),
@@ -179,7 +181,7 @@ func grantBenchPeople(ctx context.Context, dbURL, issuer string) error {
 		return err
 	}
 	defer st.Close()
-	for _, a := range []lifecycle.Actor{Applicant, EmbassySN, Instructor, Decider} {
+	for _, a := range []lifecycle.Actor{Applicant, EmbassySN, Instructor, Decider, Auditor, Admin} {
 		p := store.Person{ID: a.ID, Issuer: issuer, Kind: "person"}
 		if _, err := st.GrantRole(ctx, "expectct-bench", p, store.Grant{Role: string(a.Role), SIREN: a.SIREN, Countries: a.Countries}, ""); err != nil {
 			return fmt.Errorf("grant %s to %s: %w", a.Role, a.ID, err)

@@ -145,6 +145,7 @@ type visit struct {
 // person's POST, and the error page when the handler fails.
 func (s *Server) serve(h func(*visit) error, needSession bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r = r.WithContext(api.OneVisit(r.Context()))
 		v := &visit{w: w, r: r, s: s, lang: language(r)}
 		sess, ok, err := s.SignIn.Current(r)
 		if err != nil {
