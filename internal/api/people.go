@@ -87,7 +87,7 @@ func (s *Server) directoryChange(r *request, in any) (string, error) {
 		return "", err
 	}
 	if id == r.actor.ID {
-		return "", errForbidden("an admin may not change their own roles")
+		return "", errForbidden("un administrateur ne peut pas changer ses propres rôles / an admin may not change their own roles")
 	}
 	return id, nil
 }

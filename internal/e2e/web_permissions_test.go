@@ -119,6 +119,38 @@ func TestWebPermissionMatrix(t *testing.T) {
 		}
 	}
 
+	// The directories change for the admin alone; every other person's
+	// attempt is refused and recorded.
+	for _, f := range []struct {
+		path   string
+		form   url.Values
+		action lifecycle.Action
+	}{
+		{"/admin/personnes/attribution", url.Values{"person": {"matrix.target"}, "role": {"auditor"}}, lifecycle.ActionPeopleGrant},
+		{"/admin/personnes/retrait", url.Values{"person": {"matrix.target"}, "role": {"auditor"}}, lifecycle.ActionPeopleGrant},
+		{"/admin/ambassades", url.Values{"country": {"TN"}, "name": {"Ambassade de France en Tunisie"}, "emails": {"scac.tunis@diplomatie.gouv.fr"}},
+			lifecycle.ActionEmbassyDirectory},
+	} {
+		for _, a := range people {
+			c := as(a)
+			before := actionAttempts(t, s, a.ID, f.action)
+			form := url.Values{"csrf": {c.csrf}}
+			for k, v := range f.form {
+				form[k] = v
+			}
+			status, _ := c.do("POST", f.path, form)
+			allowed := lifecycle.Allows(a.Role, f.action)
+			switch {
+			case allowed && status != http.StatusSeeOther:
+				t.Errorf("%s as %s/%s: %d, want the directory again (303)", f.path, a.ID, a.Role, status)
+			case !allowed && status != http.StatusForbidden:
+				t.Errorf("%s as %s/%s: %d, want 403", f.path, a.ID, a.Role, status)
+			case !allowed && actionAttempts(t, s, a.ID, f.action) != before+1:
+				t.Errorf("%s as %s/%s: the refusal is not in the attempts table", f.path, a.ID, a.Role)
+			}
+		}
+	}
+
 	// No step by GET; no form without the session's token nor from
 	// another site; nothing without a session.
 	c := as(testenv.EmbassySN)
@@ -160,6 +192,16 @@ func attemptsOf(t *testing.T, s *testenv.Stack, id string) int {
 	t.Helper()
 	var n int
 	if err := s.Store.Pool.QueryRow(context.Background(), `SELECT count(*) FROM attempts WHERE application_id = $1`, id).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+func actionAttempts(t *testing.T, s *testenv.Stack, actor string, action lifecycle.Action) int {
+	t.Helper()
+	var n int
+	if err := s.Store.Pool.QueryRow(context.Background(), `SELECT count(*) FROM attempts WHERE actor_id = $1 AND action = $2`,
+		actor, string(action)).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
-	"strings"
 
 	"github.com/daect/expectct/internal/api"
 	"github.com/daect/expectct/internal/dossier"
@@ -183,12 +182,7 @@ func (s *Server) step(v *visit) error {
 	if i < 0 {
 		return s.notFound(v)
 	}
-	values := formValues{}
-	for k := range v.r.PostForm {
-		if k != "csrf" {
-			values[k] = strings.TrimSpace(v.r.PostForm.Get(k))
-		}
-	}
+	values := postedValues(v.r)
 	body, err := json.Marshal(stepForms[i].body(values))
 	if err != nil {
 		return err

@@ -226,21 +226,6 @@ func (s *Server) export(v *visit) error {
 	return nil
 }
 
-func (s *Server) people(v *visit) error { return s.listing(v, "/v1/people", "people") }
-
-func (s *Server) embassies(v *visit) error { return s.listing(v, "/v1/embassies", "embassies") }
-
-// listing shows an API list as it comes (the admin's directories); the
-// template is named after the page's title message.
-func (s *Server) listing(v *visit, apiPath, page string) error {
-	res := v.call(api.CallRequest{Method: "GET", Path: apiPath})
-	if res.Problem != nil {
-		v.problemPage(res.Problem)
-		return nil
-	}
-	return v.render(http.StatusOK, page, v.t(page), res.Body, nil)
-}
-
 func (s *Server) figures(v *visit) error {
 	res := v.call(api.CallRequest{Method: "GET", Path: "/v1/figures"})
 	if res.Problem != nil {

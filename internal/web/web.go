@@ -89,7 +89,10 @@ func (s *Server) Handler(apiHandler http.Handler) http.Handler {
 	signedIn("GET /audit/verification", s.auditVerify)
 	signedIn("GET /exports/demandes", s.export)
 	signedIn("GET /admin/personnes", s.people)
+	signedIn("POST /admin/personnes/attribution", s.grant)
+	signedIn("POST /admin/personnes/retrait", s.revoke)
 	signedIn("GET /admin/ambassades", s.embassies)
+	signedIn("POST /admin/ambassades", s.setEmbassy)
 	signedIn("GET /chiffres", s.figures)
 	page("/", s.notFound)
 
