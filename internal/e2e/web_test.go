@@ -72,7 +72,8 @@ func (w *webVisit) signIn(s *testenv.Stack, a lifecycle.Actor) {
 
 func (w *webVisit) signOut() {
 	w.t.Helper()
-	w.b.Run(chromedp.Click(`.fr-header__tools-links form[action="/deconnexion"] button`), chromedp.WaitVisible("#proconnect"))
+	w.navigates(chromedp.Click(`.fr-header__tools-links form[action="/deconnexion"] button`))
+	w.b.Run(chromedp.WaitVisible("#proconnect"))
 }
 
 func (w *webVisit) text(sel string) string {
@@ -314,7 +315,7 @@ func TestWebJourney(t *testing.T) {
 
 	// English, from the switch.
 	w.open("/")
-	w.b.Run(chromedp.Click(`.fr-header__tools-links form[action="/langue"] button`), chromedp.WaitVisible("#proconnect"))
+	w.submitForm(`.fr-header__tools-links form[action="/langue"] button`)
 	if got := w.text("h1 + p"); !strings.Contains(got, "Ministry") {
 		t.Errorf("English home page reads %q", got)
 	}
