@@ -125,9 +125,6 @@ func (a *Activities) dossierOf(ctx context.Context, t lifecycle.Transition) (dos
 // compose renders the transition's e-mails and resolves their recipients.
 func (a *Activities) compose(ctx context.Context, t lifecycle.Transition, d dossier.Dossier) ([]store.OutboxMail, error) {
 	specs := lifecycle.MailsOf(t.Event)
-	if len(specs) == 0 {
-		return nil, nil
-	}
 	var embassy []string
 	for _, spec := range specs {
 		if spec.To == lifecycle.ToEmbassy || spec.CcEmbassy {
@@ -168,6 +165,31 @@ func (a *Activities) compose(ctx context.Context, t lifecycle.Transition, d doss
 		out = append(out, store.OutboxMail{DedupKey: key, Template: spec.Template, To: to, Cc: cc,
 			Subject: r.Subject, Text: r.Text, HTML: r.HTML, MessageID: mail.MessageID(key), Letter: letterOf(spec)})
 	}
+	followed, err := a.followerMails(ctx, t, data)
+	return append(out, followed...), err
+}
+
+// followerMails tells each person following the application of the step,
+// but not the one who took it.
+func (a *Activities) followerMails(ctx context.Context, t lifecycle.Transition, data mail.Data) ([]store.OutboxMail, error) {
+	followers, err := a.Store.Followers(ctx, t.ApplicationID)
+	if err != nil {
+		return nil, err
+	}
+	var out []store.OutboxMail
+	for _, f := range followers {
+		if f.ID == t.Actor.ID {
+			continue
+		}
+		data.Follower = f.Name
+		r, err := mail.Render(lifecycle.MailFollowedStep, data)
+		if err != nil {
+			return nil, fmt.Errorf("%w: render %s: %w", errRefused, lifecycle.MailFollowedStep, err)
+		}
+		key := fmt.Sprintf("%s/%d/%s/%s", t.ApplicationID, t.Seq, lifecycle.MailFollowedStep, f.ID)
+		out = append(out, store.OutboxMail{DedupKey: key, Template: lifecycle.MailFollowedStep, To: []string{f.Email},
+			Subject: r.Subject, Text: r.Text, HTML: r.HTML, MessageID: mail.MessageID(key)})
+	}
 	return out, nil
 }
 
@@ -190,6 +212,8 @@ func mailData(t lifecycle.Transition, d dossier.Dossier) mail.Data {
 		Message:          t.Details.Message,
 		Reason:           t.Details.Reason,
 		Flags:            t.Details.Flags,
+		Status:           string(t.Status),
+		Event:            t.Event,
 	}
 	if t.Details.Amount != nil {
 		data.Granted = int64(*t.Details.Amount)

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -178,6 +179,35 @@ func (s *Server) list(r *request) (int, any, error) {
 				MessageFR: "limit doit être un entier entre 1 et 200", MessageEN: "limit must be an integer from 1 to 200"})
 		}
 		f.Limit = n
+	}
+	if o := q.Get("order"); o != "" {
+		f.Order = store.Order(o)
+		if !slices.Contains(store.Orders, f.Order) {
+			bad = append(bad, dossier.FieldError{Field: "order", Rule: "oneof",
+				MessageFR: "order doit valoir newest, oldest ou deadline", MessageEN: "order must be newest, oldest or deadline"})
+		}
+	}
+	if d := q.Get("deadline_within_days"); d != "" {
+		n, err := strconv.Atoi(d)
+		if err != nil || n < 0 || n > 366 {
+			bad = append(bad, dossier.FieldError{Field: "deadline_within_days", Rule: "range",
+				MessageFR: "deadline_within_days doit être un entier entre 0 et 366",
+				MessageEN: "deadline_within_days must be an integer from 0 to 366"})
+		}
+		// Within N days: due at most N×24 hours from now (0: overdue).
+		f.DeadlineBefore = s.Now().AddDate(0, 0, n)
+	}
+	switch q.Get("followed") {
+	case "":
+	case "me":
+		if !lifecycle.Allows(r.actor.Role, lifecycle.ActionFollow) {
+			bad = append(bad, dossier.FieldError{Field: "followed", Rule: "role",
+				MessageFR: "seul le personnel de la DAECT suit des demandes", MessageEN: "only DAECT staff follow applications"})
+		}
+		f.FollowedBy = r.actor.ID
+	default:
+		bad = append(bad, dossier.FieldError{Field: "followed", Rule: "oneof",
+			MessageFR: "followed ne peut valoir que me", MessageEN: "followed may only be me"})
 	}
 	if len(bad) > 0 {
 		return 0, nil, fromValidation(&dossier.ValidationError{Kind: dossier.KindMalformed, Fields: bad})

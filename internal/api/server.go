@@ -101,6 +101,9 @@ func (s *Server) routes() []route {
 		{"GET", "/v1/applications/{id}", lifecycle.ActionRead, s.read},
 		{"GET", "/v1/applications/{id}/history", lifecycle.ActionHistory, s.history},
 		{"GET", "/v1/applications/{id}/letters/{kind}", lifecycle.ActionRead, s.letter},
+		{"GET", followPath, lifecycle.ActionFollow, s.following},
+		{"PUT", followPath, lifecycle.ActionFollow, s.follow},
+		{"DELETE", followPath, lifecycle.ActionFollow, s.unfollow},
 		// Uploading a file is part of filing the report: the applicant's.
 		{"POST", attachmentsPath, lifecycle.ActionReport, s.uploadAttachment},
 		{"GET", attachmentPath, lifecycle.ActionRead, s.downloadAttachment},

@@ -593,6 +593,10 @@ func TestPermissionMatrix(t *testing.T) {
 			allowed: allowedTo(http.StatusOK, staff...), as: testenv.Instructor, target: func() string { return "" },
 		},
 		{
+			action: lifecycle.ActionFollow, method: "PUT", path: onChain("/follow"),
+			allowed: allowedTo(http.StatusOK, testenv.Instructor, testenv.Decider, testenv.Finance), as: testenv.Instructor, target: chainID,
+		},
+		{
 			action: lifecycle.ActionFigures, method: "GET", path: func() string { return "/v1/figures" },
 			allowed: allowedTo(http.StatusOK, staff...), as: testenv.Auditor, target: func() string { return "" },
 		},

@@ -150,6 +150,9 @@ const (
 	ActionWebhookManage     Action = "webhook_manage"
 	ActionWebhookDeliveries Action = "webhook_deliveries"
 	ActionFigures           Action = "figures"
+	// ActionFollow: be e-mailed each step of an application, and find it
+	// under "followed by me".
+	ActionFollow Action = "follow"
 	// The second phase.
 	ActionRenounce       Action = "renounce"
 	ActionDeclareChanges Action = "declare_changes"
@@ -168,7 +171,7 @@ var AllActions = []Action{ActionSubmit, ActionRead, ActionList, ActionHistory, A
 	ActionAuditVerify, ActionEmbassyDirectory, ActionEmbassyList, ActionMailFailed,
 	ActionWhoAmI, ActionPeopleList, ActionPeopleGrant, ActionCodecDecode, ActionWebhookManage, ActionWebhookDeliveries,
 	ActionRenounce, ActionDeclareChanges, ActionReviewChanges, ActionReport, ActionReviewReport, ActionExtendReport, ActionCancelGrant,
-	ActionOrderPayment, ActionConfirmPayment, ActionFigures}
+	ActionOrderPayment, ActionConfirmPayment, ActionFigures, ActionFollow}
 
 // rolesFor is the permission table of domain.md.
 var rolesFor = map[Action][]Role{
@@ -198,6 +201,8 @@ var rolesFor = map[Action][]Role{
 	ActionWebhookDeliveries: {RoleAuditor, RoleAdmin},
 	// The programme's figures name no one: DAECT's staff and the auditors.
 	ActionFigures: {RoleInstructor, RoleDecider, RoleFinance, RoleAuditor, RoleAdmin},
+	// DAECT's staff follow the applications they work on.
+	ActionFollow: {RoleInstructor, RoleDecider, RoleFinance},
 
 	ActionRenounce:       {RoleApplicant},
 	ActionDeclareChanges: {RoleApplicant},
@@ -209,6 +214,9 @@ var rolesFor = map[Action][]Role{
 	ActionOrderPayment:   {RoleDecider},
 	ActionConfirmPayment: {RoleFinance},
 }
+
+// RolesAllowed lists the roles that may perform the action.
+func RolesAllowed(a Action) []Role { return slices.Clone(rolesFor[a]) }
 
 // Allows tells whether the role may perform the action at all (scope aside).
 func Allows(r Role, a Action) bool { return slices.Contains(rolesFor[a], r) }

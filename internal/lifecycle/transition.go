@@ -54,6 +54,10 @@ const (
 	MailReportAccepted         = "report_accepted"          // to the applicant: report accepted, amount payable
 	MailPaymentOrdered         = "payment_ordered"          // to the applicant: payment ordered
 	MailPaymentConfirmed       = "payment_confirmed"        // to the applicant: paid, with its reference; file closed
+	// MailFollowedStep goes to each DAECT person following the application
+	// (not from the transition's specs: the followers are read when the
+	// step is recorded).
+	MailFollowedStep = "followed_step" // to a follower: a step was recorded
 )
 
 // MailSpec is one e-mail a transition sends.

@@ -27,7 +27,7 @@ var templateNames = []string{
 	lifecycle.MailReportRequested, lifecycle.MailReportReminder, lifecycle.MailReportOverdue,
 	lifecycle.MailReportGraceExpired, lifecycle.MailReportDeadlineExtended, lifecycle.MailGrantCancelled,
 	lifecycle.MailReportReceived, lifecycle.MailReportChangesRequest, lifecycle.MailReportAccepted,
-	lifecycle.MailPaymentOrdered, lifecycle.MailPaymentConfirmed,
+	lifecycle.MailPaymentOrdered, lifecycle.MailPaymentConfirmed, lifecycle.MailFollowedStep,
 }
 
 // Templates lists every template name Render knows.
@@ -60,6 +60,12 @@ type Data struct {
 	Motivation string
 	Message    string
 	Reason     string
+
+	// Status and Event are the step recorded, for its followers; Follower
+	// is the name of the one the e-mail goes to.
+	Status   string // lifecycle status code, shown with its label
+	Event    string
+	Follower string
 
 	Deadline time.Time // zero if none; shown as a date in Paris time
 	Flags    []string  // submission warnings, e.g. FlagTravelAdviceOrange
@@ -96,6 +102,8 @@ var funcs = map[string]any{
 	"flagFR":     flagFR,
 	"flagEN":     flagEN,
 	"quote":      quoteText,
+	"statusFR":   func(code string) string { return lifecycle.StatusLabel(code, "fr") },
+	"statusEN":   func(code string) string { return lifecycle.StatusLabel(code, "en") },
 }
 
 type templateSet struct {

@@ -51,6 +51,9 @@ func sample(t *testing.T) mail.Data {
 		Reason:           "Mission reportée à 2027.",
 		Deadline:         time.Date(2026, 7, 15, 18, 0, 0, 0, paris(t)),
 		Flags:            []string{mail.FlagTravelAdviceOrange},
+		Status:           "awaiting_decision",
+		Event:            "recommended",
+		Follower:         "Luc Bernard",
 	}
 }
 
@@ -182,6 +185,10 @@ func TestRenderEveryTemplate(t *testing.T) {
 		lifecycle.MailPaymentConfirmed: {
 			fr: []string{"3 900,00 €", "le 2026-11-02", "référence comptable DAECT-2026-0042", "est soldé"},
 			en: []string{"EUR 3,900.00", "on 2026-11-02", "accounting reference DAECT-2026-0042", "is closed"},
+		},
+		lifecycle.MailFollowedStep: {
+			fr: []string{"Bonjour Luc Bernard,", "que vous suivez", "« en attente de décision » (événement recommended)", "cesser de la suivre"},
+			en: []string{"Dear Luc Bernard,", "which you follow", `"awaiting decision" (event recommended)`, "stop following it"},
 		},
 	}
 	if len(want) != len(mail.Templates()) {

@@ -31,15 +31,17 @@ type Application struct {
 	SubmittedAt      time.Time  `json:"submitted_at"`
 	UpdatedAt        time.Time  `json:"updated_at"`
 	DecidedAt        *time.Time `json:"decided_at,omitempty"`
+	// NextDeadline is the earliest deadline of the application's state.
+	NextDeadline *time.Time `json:"next_deadline,omitempty"`
 }
 
 const applicationColumns = `id, status, siren, collectivite, country, mission_title, requested_cents, recommended_cents,
-	granted_cents, rules_version, flags, last_seq, submitted_at, updated_at, decided_at`
+	granted_cents, rules_version, flags, last_seq, submitted_at, updated_at, decided_at, next_deadline`
 
 func scanApplication(r pgx.CollectableRow) (Application, error) {
 	var a Application
 	err := r.Scan(&a.ID, &a.Status, &a.SIREN, &a.Collectivite, &a.Country, &a.MissionTitle, &a.RequestedCents,
-		&a.RecommendedCents, &a.GrantedCents, &a.RulesVersion, &a.Flags, &a.LastSeq, &a.SubmittedAt, &a.UpdatedAt, &a.DecidedAt)
+		&a.RecommendedCents, &a.GrantedCents, &a.RulesVersion, &a.Flags, &a.LastSeq, &a.SubmittedAt, &a.UpdatedAt, &a.DecidedAt, &a.NextDeadline)
 	a.SubmittedAt, a.UpdatedAt = a.SubmittedAt.UTC(), a.UpdatedAt.UTC()
 	return a, err
 }
@@ -64,9 +66,31 @@ type Filter struct {
 	Country   string
 	SIREN     string
 	Countries []string
-	Limit     int
-	Cursor    string
+	// FollowedBy keeps the applications this person follows.
+	FollowedBy string
+	// DeadlineBefore keeps the applications with a deadline due at or
+	// before it (their earliest one); zero keeps all.
+	DeadlineBefore time.Time
+	Order          Order
+	Limit          int
+	Cursor         string
 }
+
+// Order is a listing's order. Every order ends on the ID, so a page's
+// last row is a cursor that no other row shares.
+type Order string
+
+const (
+	// OrderNewest: last submitted first (the default).
+	OrderNewest Order = "newest"
+	// OrderOldest: first submitted first, the longest-waiting.
+	OrderOldest Order = "oldest"
+	// OrderDeadline: the earliest deadline first, those without one last.
+	OrderDeadline Order = "deadline"
+)
+
+// Orders lists the orders List knows.
+var Orders = []Order{OrderNewest, OrderOldest, OrderDeadline}
 
 // Page is one page of a listing; NextCursor is empty on the last page.
 type Page struct {
@@ -74,11 +98,14 @@ type Page struct {
 	NextCursor string        `json:"next_cursor,omitempty"`
 }
 
-// List returns applications, newest first, with keyset pagination so a page
-// costs the same however deep it is.
+// List returns applications in the filter's order, with keyset pagination
+// so a page costs the same however deep it is.
 func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 	if f.Limit <= 0 || f.Limit > 200 {
 		f.Limit = 50
+	}
+	if f.Order == "" {
+		f.Order = OrderNewest
 	}
 	var where []string
 	var args []any
@@ -95,18 +122,24 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 	if f.Countries != nil {
 		where = append(where, "country = ANY("+arg(f.Countries)+")")
 	}
+	if f.FollowedBy != "" {
+		where = append(where, "EXISTS (SELECT 1 FROM follows WHERE follows.application_id = applications.id AND follows.person_id = "+arg(f.FollowedBy)+")")
+	}
+	if !f.DeadlineBefore.IsZero() {
+		where = append(where, "next_deadline <= "+arg(f.DeadlineBefore))
+	}
 	if f.Cursor != "" {
-		at, id, err := decodeCursor(f.Cursor)
+		c, err := decodeCursor(f.Cursor, f.Order)
 		if err != nil {
 			return Page{}, err
 		}
-		where = append(where, fmt.Sprintf("(submitted_at, id) < (%s, %s)", arg(at), arg(id)))
+		where = append(where, c.after(arg))
 	}
 	q := `SELECT ` + applicationColumns + ` FROM applications`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY submitted_at DESC, id DESC LIMIT " + arg(f.Limit+1)
+	q += " ORDER BY " + orderBy[f.Order] + " LIMIT " + arg(f.Limit+1)
 	rows, err := s.Pool.Query(ctx, q, args...)
 	if err != nil {
 		return Page{}, unavailable(err)
@@ -118,33 +151,80 @@ func (s *Store) List(ctx context.Context, f Filter) (Page, error) {
 	p := Page{Items: items}
 	if len(items) > f.Limit {
 		p.Items = items[:f.Limit]
-		last := p.Items[f.Limit-1]
-		p.NextCursor = encodeCursor(last.SubmittedAt, last.ID)
+		p.NextCursor = cursorAfter(f.Order, p.Items[f.Limit-1]).encode()
 	}
 	return p, nil
 }
 
-// ErrBadCursor is returned for a cursor this server did not issue.
-var ErrBadCursor = errors.New("invalid cursor")
-
-func encodeCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
+var orderBy = map[Order]string{
+	OrderNewest:   "submitted_at DESC, id DESC",
+	OrderOldest:   "submitted_at ASC, id ASC",
+	OrderDeadline: "next_deadline ASC NULLS LAST, id ASC",
 }
 
-func decodeCursor(c string) (time.Time, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(c)
+// ErrBadCursor is returned for a cursor this server did not issue, or
+// issued for another order.
+var ErrBadCursor = errors.New("invalid cursor")
+
+// cursor is the last row of a page, in the page's order. At is the
+// submission, or the deadline (nil when the row has none) in deadline order.
+type cursor struct {
+	order Order
+	at    *time.Time
+	id    string
+}
+
+func cursorAfter(o Order, a Application) cursor {
+	if o == OrderDeadline {
+		return cursor{order: o, at: a.NextDeadline, id: a.ID}
+	}
+	at := a.SubmittedAt
+	return cursor{order: o, at: &at, id: a.ID}
+}
+
+func (c cursor) encode() string {
+	at := ""
+	if c.at != nil {
+		at = c.at.UTC().Format(time.RFC3339Nano)
+	}
+	return base64.RawURLEncoding.EncodeToString([]byte(string(c.order) + "|" + at + "|" + c.id))
+}
+
+func decodeCursor(s string, o Order) (cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil {
-		return time.Time{}, "", ErrBadCursor
+		return cursor{}, ErrBadCursor
 	}
-	ts, id, ok := strings.Cut(string(b), "|")
-	if !ok {
-		return time.Time{}, "", ErrBadCursor
+	parts := strings.Split(string(b), "|")
+	if len(parts) != 3 || Order(parts[0]) != o || parts[2] == "" {
+		return cursor{}, ErrBadCursor
 	}
-	at, err := time.Parse(time.RFC3339Nano, ts)
-	if err != nil {
-		return time.Time{}, "", ErrBadCursor
+	c := cursor{order: o, id: parts[2]}
+	if parts[1] != "" {
+		at, err := time.Parse(time.RFC3339Nano, parts[1])
+		if err != nil {
+			return cursor{}, ErrBadCursor
+		}
+		c.at = &at
 	}
-	return at, id, nil
+	if c.at == nil && o != OrderDeadline {
+		return cursor{}, ErrBadCursor
+	}
+	return c, nil
+}
+
+// after is the condition for the rows that follow the cursor.
+func (c cursor) after(arg func(any) string) string {
+	switch {
+	case c.order == OrderNewest:
+		return fmt.Sprintf("(submitted_at, id) < (%s, %s)", arg(*c.at), arg(c.id))
+	case c.order == OrderOldest:
+		return fmt.Sprintf("(submitted_at, id) > (%s, %s)", arg(*c.at), arg(c.id))
+	case c.at == nil: // among the rows without a deadline, which come last
+		return fmt.Sprintf("(next_deadline IS NULL AND id > %s)", arg(c.id))
+	default:
+		return fmt.Sprintf("((next_deadline, id) > (%s, %s) OR next_deadline IS NULL)", arg(*c.at), arg(c.id))
+	}
 }
 
 // DossierJSON returns the current dossier of an application.
