@@ -37,7 +37,13 @@ func (c webClient) do(method, path string, form url.Values) (int, string) {
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	// A browser's own request: same origin.
+	return c.send(req)
+}
+
+// send sends a request as the person's browser would, from the same
+// origin, and reads the answer.
+func (c webClient) send(req *http.Request) (int, string) {
+	c.t.Helper()
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	if c.cookie != nil {
 		req.AddCookie(c.cookie)
@@ -255,13 +261,6 @@ func postReportForm(t *testing.T, c webClient, id string, withToken bool) int {
 	}
 	req, _ := http.NewRequest("POST", c.base+"/demandes/"+id+"/etapes/report", &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
-	req.Header.Set("Sec-Fetch-Site", "same-origin")
-	req.AddCookie(c.cookie)
-	client := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }, Timeout: time.Minute}
-	resp, err := client.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	return resp.StatusCode
+	status, _ := c.send(req)
+	return status
 }
