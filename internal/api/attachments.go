@@ -99,10 +99,25 @@ func (s *Server) uploadAttachment(r *request) (int, any, error) {
 			fmt.Sprintf("Le contenu du fichier (%s) n'est pas un type accepté : PDF, ODT, DOCX, JPEG ou PNG", mediaType),
 			fmt.Sprintf("The file's content (%s) is not an accepted type: PDF, ODT, DOCX, JPEG or PNG", mediaType))
 	}
+	id, keyed, err := s.uploadID(r, name, data)
+	if err != nil {
+		return 0, nil, err
+	}
+	if keyed {
+		if a, ok, err := s.storedUpload(r, id); err != nil || ok {
+			return http.StatusCreated, a, err
+		}
+	}
 	sum := sha256.Sum256(data)
-	a, err := s.Store.AddAttachment(r.Context(), store.Attachment{ID: attachmentID(), ApplicationID: r.appID,
+	a, err := s.Store.AddAttachment(r.Context(), store.Attachment{ID: id, ApplicationID: r.appID,
 		SIREN: r.actor.SIREN, UploadedBy: r.actor.ID, Name: name, MediaType: mediaType, Size: int64(len(data)),
 		SHA256: hex.EncodeToString(sum[:]), Content: data}, s.Rules.Attachments.Uploads())
+	if keyed && err != nil && !errors.Is(err, store.ErrTooManyUploads) {
+		// A twin request with the same key may have stored it first.
+		if a, ok, err2 := s.storedUpload(r, id); err2 == nil && ok {
+			return http.StatusCreated, a, nil
+		}
+	}
 	if errors.Is(err, store.ErrTooManyUploads) {
 		n := s.Rules.Attachments.Uploads()
 		return 0, nil, fileError("max_uploads",
@@ -121,10 +136,41 @@ func describe(a store.Attachment) lifecycle.Attachment {
 	return lifecycle.Attachment{ID: a.ID, Name: a.Name, MediaType: a.MediaType, Size: a.Size, SHA256: a.SHA256}
 }
 
-// attachmentID is random: a file's ID tells nothing of the file.
-func attachmentID() string {
-	raw := make([]byte, 10)
-	_, _ = rand.Read(raw)
+// uploadStep names uploads in the idempotency keys' table.
+const uploadStep = "report_attachment"
+
+// uploadID is the ID the file gets. Without an Idempotency-Key it is
+// random: a file's ID tells nothing of the file. With one, the key is bound
+// to this caller, name and content (another request with it is refused)
+// and the ID is derived from the application and the key, so a retried
+// upload finds the file it stored rather than storing it twice.
+func (s *Server) uploadID(r *request, name string, data []byte) (id string, keyed bool, err error) {
+	key, err := idempotencyKey(r)
+	if err != nil || key == "" {
+		return attachmentID(nil), false, err
+	}
+	if err := s.bindStepKey(r, uploadStep, key, append([]byte(name+"\x00"), data...)); err != nil {
+		return "", false, err
+	}
+	sum := sha256.Sum256([]byte(r.appID + "\x00" + key))
+	return attachmentID(sum[:10]), true, nil
+}
+
+// storedUpload describes the application's file id if it is stored.
+func (s *Server) storedUpload(r *request, id string) (lifecycle.Attachment, bool, error) {
+	stored, err := s.Store.Attachments(r.Context(), r.appID, []string{id})
+	if err != nil || len(stored) == 0 {
+		return lifecycle.Attachment{}, false, err
+	}
+	return describe(stored[0]), true, nil
+}
+
+// attachmentID spells ten bytes as an ID, random ones when raw is nil.
+func attachmentID(raw []byte) string {
+	if raw == nil {
+		raw = make([]byte, 10)
+		_, _ = rand.Read(raw)
+	}
 	return "ATT-" + base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(raw)
 }
 

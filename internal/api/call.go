@@ -57,8 +57,10 @@ type Result struct {
 type CallRequest struct {
 	Method, Path string
 	Query        url.Values
-	// Body is the route's JSON body.
-	Body []byte
+	// Body is the route's body: JSON unless ContentType says otherwise
+	// (a report's file is sent as its raw bytes).
+	Body        []byte
+	ContentType string
 	// IdempotencyKey makes a repeated submission or step the same one.
 	IdempotencyKey string
 }
@@ -79,6 +81,9 @@ func (s *Server) Call(w http.ResponseWriter, parent *http.Request, p identity.Pr
 	r.URL.RawQuery = c.Query.Encode()
 	r.RemoteAddr = parent.RemoteAddr
 	r.Header.Set("Content-Type", "application/json")
+	if c.ContentType != "" {
+		r.Header.Set("Content-Type", c.ContentType)
+	}
 	if c.IdempotencyKey != "" {
 		r.Header.Set("Idempotency-Key", c.IdempotencyKey)
 	}

@@ -29,7 +29,12 @@ import (
 // time otherwise.
 func startMissionOver(t *testing.T, r *rules.Rules) *flow {
 	t.Helper()
-	s := testenv.NewStack(t, testenv.StackOptions{Rules: r})
+	return startMissionOverOn(t, testenv.NewStack(t, testenv.StackOptions{Rules: r}))
+}
+
+// startMissionOverOn starts such an application on a stack already running.
+func startMissionOverOn(t *testing.T, s *testenv.Stack) *flow {
+	t.Helper()
 	d, err := dossier.Decode(bytes.NewReader(testenv.ExampleDossier(t)), 1<<20)
 	if err != nil {
 		t.Fatal(err)

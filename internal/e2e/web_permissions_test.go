@@ -1,8 +1,10 @@
 package e2e_test
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"strings"
@@ -35,7 +37,13 @@ func (c webClient) do(method, path string, form url.Values) (int, string) {
 	if form != nil {
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	}
-	// A browser's own request: same origin.
+	return c.send(req)
+}
+
+// send sends a request as the person's browser would, from the same
+// origin, and reads the answer.
+func (c webClient) send(req *http.Request) (int, string) {
+	c.t.Helper()
 	req.Header.Set("Sec-Fetch-Site", "same-origin")
 	if c.cookie != nil {
 		req.AddCookie(c.cookie)
@@ -92,6 +100,20 @@ func TestWebPermissionMatrix(t *testing.T) {
 		}
 	}
 
+	// A file of the report is the application's: whoever may read it gets
+	// to the file (here none: 404), anyone else is refused.
+	readers := reads[0].allowed
+	for _, a := range people {
+		status, _ := as(a).do("GET", "/demandes/"+id+"/pieces-jointes/ATT-NONE", nil)
+		want := http.StatusForbidden
+		if containsActor(readers, a) {
+			want = http.StatusNotFound
+		}
+		if status != want {
+			t.Errorf("downloading a file as %s/%s: %d, want %d", a.ID, a.Role, status, want)
+		}
+	}
+
 	// Steps: a role the action does not allow, or an application out of
 	// the person's scope, is refused with 403 and recorded; the others reach
 	// the workflow, which judges the state.
@@ -102,6 +124,7 @@ func TestWebPermissionMatrix(t *testing.T) {
 		{"opinion", lifecycle.ActionOpinion}, {"complements-request", lifecycle.ActionRequestComplements},
 		{"recommendation", lifecycle.ActionRecommend}, {"decision", lifecycle.ActionDecide},
 		{"complements", lifecycle.ActionComplements}, {"payment-order", lifecycle.ActionOrderPayment},
+		{"changes", lifecycle.ActionDeclareChanges}, {"report", lifecycle.ActionReport},
 	} {
 		for _, a := range people {
 			c := as(a)
@@ -160,6 +183,17 @@ func TestWebPermissionMatrix(t *testing.T) {
 	if status, _ := c.do("POST", "/demandes/"+id+"/etapes/opinion", url.Values{"opinion": {"favorable"}}); status != http.StatusForbidden {
 		t.Errorf("a form without the CSRF token: %d, want 403", status)
 	}
+	// The report's multipart form is held to its token too, and to the
+	// person's scope.
+	for _, f := range []struct {
+		who  lifecycle.Actor
+		csrf bool
+	}{{testenv.Applicant, false}, {testenv.OtherApplicant, true}} {
+		status := postReportForm(t, as(f.who), id, f.csrf)
+		if status != http.StatusForbidden {
+			t.Errorf("a report form as %s (token: %v): %d, want 403", f.who.ID, f.csrf, status)
+		}
+	}
 	req, _ := http.NewRequest("POST", base+"/demandes/"+id+"/etapes/opinion", strings.NewReader(url.Values{"csrf": {c.csrf}, "opinion": {"favorable"}}.Encode()))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
@@ -205,4 +239,28 @@ func actionAttempts(t *testing.T, s *testenv.Stack, actor string, action lifecyc
 		t.Fatal(err)
 	}
 	return n
+}
+
+// postReportForm posts the report's form with a file, as a browser sends
+// it (multipart), with or without the session's token.
+func postReportForm(t *testing.T, c webClient, id string, withToken bool) int {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	if withToken {
+		_ = mw.WriteField("csrf", c.csrf)
+	}
+	_ = mw.WriteField("report.activities", "x")
+	fw, err := mw.CreateFormFile("files", "rapport.pdf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _ = fw.Write([]byte(reportPDF))
+	if err := mw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("POST", c.base+"/demandes/"+id+"/etapes/report", &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	status, _ := c.send(req)
+	return status
 }

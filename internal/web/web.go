@@ -80,6 +80,7 @@ func (s *Server) Handler(apiHandler http.Handler) http.Handler {
 	signedIn("GET /demandes/{id}", s.dossierPage)
 	signedIn("POST /demandes/{id}/etapes/{step}", s.step)
 	signedIn("GET /demandes/{id}/lettres/{kind}", s.letter)
+	signedIn("GET /demandes/{id}/pieces-jointes/{attachment}", s.attachment)
 	signedIn("GET /demandes/{id}/historique", s.timeline)
 	signedIn("POST /brouillons", s.newDraft)
 	signedIn("GET /brouillons/{draft}", s.draftPage)
@@ -172,22 +173,25 @@ func (s *Server) serve(h func(*visit) error, needSession bool) http.Handler {
 			v.problemPage(&api.Problem{Status: http.StatusUnauthorized, Title: v.t("session_expired")})
 			return
 		}
-		if r.Method == http.MethodPost && ok && !v.validCSRF() {
-			s.Log.Warn("form refused: CSRF token missing or wrong", "person", sess.PersonID, "path", r.URL.Path)
-			v.problemPage(&api.Problem{Status: http.StatusForbidden, Title: v.t("csrf_refused")})
-			return
+		if r.Method == http.MethodPost && ok {
+			err := v.parseForm()
+			if v.r.MultipartForm != nil {
+				defer v.r.MultipartForm.RemoveAll()
+			}
+			if errFormTooLarge(err) {
+				v.problemPage(&api.Problem{Status: http.StatusRequestEntityTooLarge, Title: v.t("form_too_large")})
+				return
+			}
+			if err != nil || !identity.SameToken(v.r.PostForm.Get("csrf"), v.session.CSRF) {
+				s.Log.Warn("form refused: CSRF token missing or wrong", "person", sess.PersonID, "path", r.URL.Path)
+				v.problemPage(&api.Problem{Status: http.StatusForbidden, Title: v.t("csrf_refused")})
+				return
+			}
 		}
 		if err := h(v); err != nil {
 			v.fail(err)
 		}
 	})
-}
-
-func (v *visit) validCSRF() bool {
-	if err := v.r.ParseForm(); err != nil {
-		return false
-	}
-	return identity.SameToken(v.r.PostForm.Get("csrf"), v.session.CSRF)
 }
 
 // language is the person's choice (cookie), else French.
