@@ -29,6 +29,8 @@ func clientCommands(g *globals) []*cobra.Command {
 		submitCmd(g),
 		statusCmd(g),
 		listCmd(g),
+		followCmd(g, true),
+		followCmd(g, false),
 		amendCmd(g),
 		withdrawCmd(g),
 		opinionCmd(g),
@@ -233,10 +235,11 @@ func statusCmd(g *globals) *cobra.Command {
 func listCmd(g *globals) *cobra.Command {
 	var p apiclient.ListParams
 	var all bool
+	var within int
 	cmd := &cobra.Command{
 		Use:   "list",
-		Short: "List applications, newest first",
-		Long: `List applications, newest first, one page at a time (--limit per page).
+		Short: "List applications, newest first or in --order",
+		Long: `List applications, newest first (or in --order), one page at a time (--limit per page).
 
 A page that is not the last ends with a cursor: pass it to --cursor for the
 next page, or use --all to fetch every page. With --all and --output json the
@@ -245,6 +248,9 @@ items of all pages are printed as one {"items": [...]} object.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if p.Limit < 0 {
 				return fmt.Errorf("--limit must be positive")
+			}
+			if cmd.Flags().Changed("deadline-within") {
+				p.DeadlineWithinDays = &within
 			}
 			c, err := g.apiClient()
 			if err != nil {
@@ -307,10 +313,45 @@ items of all pages are printed as one {"items": [...]} object.`,
 	f.StringVar(&p.Status, "status", "", "only this status (submitted, under_review, approved...)")
 	f.StringVar(&p.Country, "country", "", "only this destination country (ISO code)")
 	f.StringVar(&p.SIREN, "siren", "", "only this collectivité (SIREN)")
+	f.StringVar(&p.Order, "order", "", "newest (the default), oldest, or deadline (the nearest next deadline first)")
+	f.IntVar(&within, "deadline-within", 0, "only the applications whose next deadline is due within this many days")
+	f.BoolVar(&p.Followed, "followed", false, "only the applications you follow (DAECT staff)")
 	f.IntVar(&p.Limit, "limit", 0, "page size (server default when 0)")
 	f.StringVar(&p.Cursor, "cursor", "", "cursor of the page to fetch, from a previous list")
 	f.BoolVar(&all, "all", false, "fetch every page")
 	return cmd
+}
+
+// followCmd follows an application (on) or stops following it.
+func followCmd(g *globals, on bool) *cobra.Command {
+	use, short := "follow ID", "Follow an application: each step recorded on it is e-mailed to you (DAECT staff)"
+	if !on {
+		use, short = "unfollow ID", "Stop following an application"
+	}
+	return &cobra.Command{
+		Use:   use,
+		Short: short,
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := g.apiClient()
+			if err != nil {
+				return err
+			}
+			r, err := c.Follow(cmd.Context(), args[0], on)
+			if err != nil {
+				return clientAPIError(err)
+			}
+			if g.jsonOut() {
+				return clientPrintJSON(cmd, r.Body)
+			}
+			if r.Value.Following {
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: followed\n", r.Value.ApplicationID)
+			} else {
+				_, err = fmt.Fprintf(cmd.OutOrStdout(), "%s: not followed\n", r.Value.ApplicationID)
+			}
+			return err
+		},
+	}
 }
 
 func amendCmd(g *globals) *cobra.Command {

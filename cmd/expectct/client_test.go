@@ -313,6 +313,27 @@ func TestClientList(t *testing.T) {
 	if out != indentedJSON(t, fakePage1) {
 		t.Errorf("json output %s", out)
 	}
+	if _, _, err := runCLI(t, f.srv.URL, "list", "--order", "deadline", "--deadline-within", "7", "--followed"); err != nil {
+		t.Fatal(err)
+	}
+	if rs := f.requests(); rs[len(rs)-1].Query != "deadline_within_days=7&followed=me&order=deadline" {
+		t.Errorf("filtered list request ?%s", rs[len(rs)-1].Query)
+	}
+}
+
+func TestClientFollow(t *testing.T) {
+	f := newFakeAPI(t, map[string][]fakeReply{
+		"PUT /v1/applications/APP-1/follow":    {{200, "", `{"application_id":"APP-1","following":true}`}},
+		"DELETE /v1/applications/APP-1/follow": {{200, "", `{"application_id":"APP-1","following":false}`}},
+	})
+	out, _, err := runCLI(t, f.srv.URL, "follow", "APP-1")
+	if err != nil || !strings.Contains(out, "APP-1: followed") {
+		t.Fatalf("follow: %q %v", out, err)
+	}
+	out, _, err = runCLI(t, f.srv.URL, "unfollow", "APP-1")
+	if err != nil || !strings.Contains(out, "APP-1: not followed") {
+		t.Fatalf("unfollow: %q %v", out, err)
+	}
 }
 
 func TestClientListAll(t *testing.T) {

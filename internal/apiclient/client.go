@@ -23,6 +23,7 @@ import (
 
 	"github.com/daect/expectct/internal/dossier"
 	"github.com/daect/expectct/internal/identity"
+	"github.com/daect/expectct/internal/api"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/store"
 )
@@ -108,8 +109,15 @@ type ListParams struct {
 	Status  string
 	Country string
 	SIREN   string
-	Limit   int
-	Cursor  string
+	// Order is newest (the server's default), oldest or deadline.
+	Order string
+	// DeadlineWithinDays keeps the applications due within that many
+	// days, when set.
+	DeadlineWithinDays *int
+	// Followed keeps the applications the caller follows.
+	Followed bool
+	Limit    int
+	Cursor   string
 }
 
 // HistoryEntry is one line of an application's history: a workflow event,
@@ -203,7 +211,7 @@ func (c *Client) Status(ctx context.Context, id string) (*Response[lifecycle.Sta
 // List returns one page of applications.
 func (c *Client) List(ctx context.Context, p ListParams) (*Response[store.Page], error) {
 	q := url.Values{}
-	for k, v := range map[string]string{"status": p.Status, "country": p.Country, "siren": p.SIREN, "cursor": p.Cursor} {
+	for k, v := range map[string]string{"status": p.Status, "country": p.Country, "siren": p.SIREN, "order": p.Order, "cursor": p.Cursor} {
 		if v != "" {
 			q.Set(k, v)
 		}
@@ -211,7 +219,23 @@ func (c *Client) List(ctx context.Context, p ListParams) (*Response[store.Page],
 	if p.Limit > 0 {
 		q.Set("limit", strconv.Itoa(p.Limit))
 	}
+	if p.DeadlineWithinDays != nil {
+		q.Set("deadline_within_days", strconv.Itoa(*p.DeadlineWithinDays))
+	}
+	if p.Followed {
+		q.Set("followed", "me")
+	}
 	return call[store.Page](ctx, c, http.MethodGet, "/v1/applications", q, nil, nil)
+}
+
+// Follow follows the application (on) or stops following it (off): each
+// step recorded on a followed application is e-mailed to the caller.
+func (c *Client) Follow(ctx context.Context, id string, on bool) (*Response[api.Following], error) {
+	method := http.MethodDelete
+	if on {
+		method = http.MethodPut
+	}
+	return call[api.Following](ctx, c, method, "/v1/applications/"+url.PathEscape(id)+"/follow", nil, nil, nil)
 }
 
 // Opinion records the embassy's avis: favorable, unfavorable or reserved.

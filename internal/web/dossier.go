@@ -3,6 +3,7 @@ package web
 import (
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"slices"
 	"time"
 
@@ -112,6 +113,8 @@ func withoutEmpty(body map[string]any) map[string]any {
 // dossierPage is an application as its page shows it.
 type dossierPage struct {
 	State lifecycle.State
+	// CanFollow: the person may follow it (DAECT staff); Following: they do.
+	CanFollow, Following bool
 	// Steps of the stepper, and where the application stands.
 	Stepper stepper
 	Forms   []string
@@ -238,7 +241,30 @@ func (s *Server) showDossier(v *visit, status int, failed refusal) error {
 	if st.FollowUp != nil && st.FollowUp.Paid != nil {
 		dp.Letters = append(dp.Letters, "payment_statement")
 	}
+	if v.may(lifecycle.ActionFollow) {
+		res := v.call(api.CallRequest{Method: "GET", Path: "/v1/applications/" + id + "/follow"})
+		if res.Problem != nil {
+			return res.Problem
+		}
+		dp.CanFollow, dp.Following = true, res.Body.(api.Following).Following
+	}
 	return v.render(status, "dossier", v.t("application")+" "+id, dp, failed.problem)
+}
+
+// follow follows or stops following the application (the form's follow
+// field: on or off), through the API's route, and shows the dossier again.
+func (s *Server) follow(v *visit) error {
+	id := v.r.PathValue("id")
+	method := http.MethodDelete
+	if v.r.PostFormValue("follow") == "on" {
+		method = http.MethodPut
+	}
+	res := v.call(api.CallRequest{Method: method, Path: "/v1/applications/" + id + "/follow"})
+	if res.Problem != nil {
+		v.problemPage(res.Problem)
+		return nil
+	}
+	return v.redirect("/demandes/" + url.PathEscape(id))
 }
 
 // step runs a human step from its form, through the API's route. A refusal

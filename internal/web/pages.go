@@ -87,20 +87,28 @@ type listPage struct {
 	Status     string
 	Country    string
 	Order      string
-	Statuses   []lifecycle.Status
-	Drafts     []store.Draft
-	CanSubmit  bool
-	CanExport  bool
-	Query      string
+	// Within is "deadline within N days", empty for any; Followed keeps
+	// the person's follows (CanFollow: DAECT staff).
+	Within    string
+	Followed  bool
+	CanFollow bool
+	Statuses  []lifecycle.Status
+	Drafts    []store.Draft
+	CanSubmit bool
+	CanExport bool
+	Query     string
 }
 
 // list is each role's inbox: the applicant's own applications and drafts,
-// the embassy's countries (oldest first: their consultation ends first),
-// the decider's queue, everyone's for DAECT and the auditors.
+// the embassy's countries (the earliest deadline first: the consultation's),
+// the decider's queue, everyone's for DAECT and the auditors. Filters and
+// order are the API's listing parameters, so its cursors page through them.
 func (s *Server) list(v *visit) error {
 	q := v.r.URL.Query()
 	lp := listPage{Status: q.Get("status"), Country: strings.ToUpper(q.Get("country")), Order: q.Get("order"),
-		Statuses: lifecycle.AllStatuses, CanSubmit: v.may(lifecycle.ActionSubmit), CanExport: v.may(lifecycle.ActionExport)}
+		Within: q.Get("deadline_within_days"), Followed: q.Get("followed") == "me",
+		Statuses: lifecycle.AllStatuses, CanSubmit: v.may(lifecycle.ActionSubmit), CanExport: v.may(lifecycle.ActionExport),
+		CanFollow: v.may(lifecycle.ActionFollow)}
 	filtered := q.Has("status") || q.Has("country")
 	switch v.role() {
 	case lifecycle.RoleApplicant:
@@ -110,27 +118,28 @@ func (s *Server) list(v *visit) error {
 		if !filtered {
 			lp.Status = string(lifecycle.StatusEmbassyConsultation)
 		}
-		lp.Order = cmp.Or(lp.Order, "oldest")
+		lp.Order = cmp.Or(lp.Order, string(store.OrderDeadline))
 	case lifecycle.RoleDecider:
 		lp.Heading = v.t("decision_queue")
 		if !filtered {
 			lp.Status = string(lifecycle.StatusAwaitingDecision)
 		}
-		lp.Order = cmp.Or(lp.Order, "oldest")
+		lp.Order = cmp.Or(lp.Order, string(store.OrderDeadline))
 	case lifecycle.RoleInstructor:
 		lp.Heading = v.t("instruction")
 	default:
 		lp.Heading = v.t("all_applications")
 	}
-	query := url.Values{"limit": {"100"}}
-	if lp.Status != "" {
-		query.Set("status", lp.Status)
+	lp.Order = cmp.Or(lp.Order, string(store.OrderNewest))
+	query := url.Values{"limit": {"100"}, "order": {lp.Order}}
+	for name, value := range map[string]string{"status": lp.Status, "country": lp.Country, "deadline_within_days": lp.Within,
+		"cursor": q.Get("cursor")} {
+		if value != "" {
+			query.Set(name, value)
+		}
 	}
-	if lp.Country != "" {
-		query.Set("country", lp.Country)
-	}
-	if c := q.Get("cursor"); c != "" {
-		query.Set("cursor", c)
+	if lp.Followed {
+		query.Set("followed", "me")
 	}
 	res := v.call(api.CallRequest{Method: "GET", Path: "/v1/applications", Query: query})
 	if res.Problem != nil {
@@ -141,10 +150,11 @@ func (s *Server) list(v *visit) error {
 		return err
 	}
 	lp.Items, lp.NextCursor = page.Items, page.NextCursor
-	if lp.Order == "oldest" {
-		slices.Reverse(lp.Items)
+	next := url.Values{"cursor": {page.NextCursor}, "status": {lp.Status}, "country": {lp.Country}, "order": {lp.Order},
+		"deadline_within_days": {lp.Within}}
+	if lp.Followed {
+		next.Set("followed", "me")
 	}
-	next := url.Values{"cursor": {page.NextCursor}, "status": {lp.Status}, "country": {lp.Country}, "order": {lp.Order}}
 	lp.Query = next.Encode()
 	if lp.CanSubmit {
 		drafts, err := s.Store.Drafts(v.r.Context(), v.session.PersonID)

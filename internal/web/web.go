@@ -79,6 +79,7 @@ func (s *Server) Handler(apiHandler http.Handler) http.Handler {
 	signedIn("GET /demandes", s.list)
 	signedIn("GET /demandes/{id}", s.dossierPage)
 	signedIn("POST /demandes/{id}/etapes/{step}", s.step)
+	signedIn("POST /demandes/{id}/suivi", s.follow)
 	signedIn("GET /demandes/{id}/lettres/{kind}", s.letter)
 	signedIn("GET /demandes/{id}/pieces-jointes/{attachment}", s.attachment)
 	signedIn("GET /demandes/{id}/historique", s.timeline)
