@@ -21,9 +21,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/daect/expectct/internal/api"
 	"github.com/daect/expectct/internal/dossier"
 	"github.com/daect/expectct/internal/identity"
-	"github.com/daect/expectct/internal/api"
 	"github.com/daect/expectct/internal/lifecycle"
 	"github.com/daect/expectct/internal/store"
 )
