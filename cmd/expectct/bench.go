@@ -143,7 +143,7 @@ roles already); give --worker-pid and --api-pid to read their memory.`,
 	f.StringVar(&o.Stack.RulesFile, "rules-file", "", "--standalone: programme rules for the worker and API (empty: embedded rules, embassy timers of 7 and 15 days)")
 	f.StringVar(&store, "temporal-store", "file", "--standalone: the dev server's store, file (SQLite in a temporary file, as expectct dev) or memory")
 	f.StringArrayVar(&o.Stack.WorkerEnv, "worker-env", nil, "--standalone: KEY=VALUE added to the worker's environment only, e.g. GOMEMLIMIT=450MiB (repeatable)")
-	f.BoolVar(&o.Stack.Keep, "keep", false, "--standalone: keep the working directory (logs, Temporal file store)")
+	f.BoolVar(&o.Stack.Keep, "keep", false, "--standalone: keep the working directory (logs, Temporal file store) and the database")
 	f.BoolVar(&failOnMiss, "fail-on-miss", false, "exit non-zero when a target is missed")
 	return cmd
 }

@@ -268,11 +268,6 @@ func (s *Server) listEmbassies(r *request) (int, any, error) {
 	return http.StatusOK, list, err
 }
 
-func (s *Server) figures(r *request) (int, any, error) {
-	f, err := s.Store.Figures(r.Context())
-	return http.StatusOK, f, err
-}
-
 // EmbassyInput sets a country's embassy contact.
 type EmbassyInput struct {
 	Name   string   `json:"name" validate:"required,max=200"`

@@ -55,6 +55,7 @@ type Server struct {
 	// while PostgreSQL is unreachable (0: refuse with 503 at once).
 	DirectoryFallback time.Duration
 	known             lastKnown
+	figuresCache      figuresCache
 	// CodecOrigins are the Temporal Web UI origins allowed to call the codec
 	// endpoint from a browser (CORS).
 	CodecOrigins []string

@@ -110,6 +110,9 @@ func Execute(ctx context.Context, o Options) (*Report, error) {
 		o.TaskQueue, o.DatabaseURL = s.TaskQueue, s.DBURL
 		o.WorkerPID, o.APIPID, o.WorkerMetrics, o.APIMetrics = s.Worker.PID(), s.API.PID(), s.MetricsURL, s.APIMetricsURL
 		progress("stack ready in %s: Temporal %s, API %s, worker pid %d, api pid %d", s.Dir, o.TemporalAddress, o.API, o.WorkerPID, o.APIPID)
+		if o.Stack.Keep {
+			progress("kept after the run: %s and the database %s", s.Dir, s.DatabaseName())
+		}
 	}
 	rep.Temporal, rep.API = o.TemporalAddress, o.API
 

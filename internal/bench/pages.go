@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/daect/expectct/internal/lifecycle"
+	"github.com/daect/expectct/internal/store"
 )
 
 // TargetPageP99Ms is the web application's target: every page under 100 ms
@@ -27,9 +28,13 @@ type Pages struct {
 	Applications int `json:"applications"`
 	// Dossiers are the applications whose pages were read: submitted
 	// through the API for the run, so they have a workflow and a history.
-	Dossiers int      `json:"dossiers"`
-	Pages    []Stats  `json:"pages"`
-	Errors   []string `json:"errors,omitempty"`
+	Dossiers int     `json:"dossiers"`
+	Pages    []Stats `json:"pages"`
+	// FiguresComputed times the programme figures' queries themselves: the
+	// page serves figures kept a minute, so this is what it costs once a
+	// minute, and what grows with the programme.
+	FiguresComputed *Stats   `json:"figures_computed,omitempty"`
+	Errors          []string `json:"errors,omitempty"`
 }
 
 // PagesOptions shape the page timings.
@@ -135,7 +140,35 @@ func RunPages(ctx context.Context, hc *http.Client, ids []string, o PagesOptions
 			res.Errors = appendErrors(res.Errors, []string{p.name + ": " + e})
 		}
 	}
+	figures, err := timeFigures(ctx, o.DatabaseURL, figuresComputations)
+	if err != nil {
+		res.Errors = appendErrors(res.Errors, []string{"programme figures computed: " + err.Error()})
+	}
+	res.FiguresComputed = figures
 	return res, ctx.Err()
+}
+
+// figuresComputations is how many times the figures are computed one after
+// the other, as the API does (one computation at a time).
+const figuresComputations = 50
+
+// timeFigures computes the programme figures n times straight from the
+// database, as the API does when the figures it keeps are a minute old.
+func timeFigures(ctx context.Context, databaseURL string, n int) (*Stats, error) {
+	st, err := store.Open(ctx, databaseURL)
+	if err != nil {
+		return nil, err
+	}
+	defer st.Close()
+	times, errs := timeRequests(ctx, n, 1, func(int) error {
+		_, err := st.Figures(ctx)
+		return err
+	})
+	if len(errs) > 0 {
+		return nil, errors.New(errs[0])
+	}
+	s := Summarize("programme figures computed in the database", times)
+	return &s, nil
 }
 
 // waitOutboxSent waits until every queued e-mail is sent, so the relay's

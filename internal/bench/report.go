@@ -366,6 +366,10 @@ func (r *Report) WriteText(w io.Writer) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
+		if st := p.FiguresComputed; st != nil {
+			fmt.Fprintf(&b, "  The figures page serves figures kept a minute; computing them afresh: p50 %s, p90 %s, p99 %s, max %s over %d computations\n",
+				fmtMs(st.P50Ms), fmtMs(st.P90Ms), fmtMs(st.P99Ms), fmtMs(st.MaxMs), st.Count)
+		}
 		for _, e := range p.Errors {
 			fmt.Fprintf(&b, "  error: %s\n", oneLine(e))
 		}

@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -34,7 +35,8 @@ type StackOptions struct {
 	DatabaseURL string
 	// RulesFile is passed to the worker and the API (empty: embedded rules).
 	RulesFile string
-	// Keep leaves the working directory (logs, Temporal's file store).
+	// Keep leaves the working directory (logs, Temporal's file store) and
+	// the database, to look into a run afterwards.
 	Keep bool
 	// WorkerEnv is added to the worker's environment only (GOMEMLIMIT=...,
 	// GOGC=... experiments).
@@ -62,7 +64,8 @@ type Stack struct {
 	Worker        *Child
 	API           *Child
 
-	keep bool
+	keep         bool
+	keepDatabase bool
 }
 
 // StartStack starts everything; on error what was started is stopped.
@@ -71,7 +74,7 @@ func StartStack(ctx context.Context, o StackOptions) (s *Stack, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s = &Stack{Dir: dir, keep: o.Keep, TaskQueue: "expectct-bench-" + randomHex(4)}
+	s = &Stack{Dir: dir, keep: o.Keep, keepDatabase: o.Keep, TaskQueue: "expectct-bench-" + randomHex(4)}
 	defer func() {
 		if err != nil {
 			s.keep = true // the logs say why
@@ -190,8 +193,17 @@ func grantBenchPeople(ctx context.Context, dbURL, issuer string) error {
 	return nil
 }
 
-// Stop ends the children and the servers, drops the database and removes
-// the working directory unless asked to keep it.
+// DatabaseName is the name of the run's fresh database.
+func (s *Stack) DatabaseName() string {
+	u, err := url.Parse(s.DBURL)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimPrefix(u.Path, "/")
+}
+
+// Stop ends the children and the servers, then drops the database and
+// removes the working directory unless asked to keep them.
 func (s *Stack) Stop() error {
 	var errs []error
 	for _, c := range []*Child{s.API, s.Worker} {
@@ -208,7 +220,7 @@ func (s *Stack) Stop() error {
 	if s.Temporal != nil {
 		errs = append(errs, s.Temporal.Stop())
 	}
-	if s.DBURL != "" {
+	if s.DBURL != "" && !s.keepDatabase {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		errs = append(errs, store.DropDatabase(ctx, s.DBURL))
 		cancel()

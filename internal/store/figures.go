@@ -1,7 +1,9 @@
 package store
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -12,8 +14,10 @@ import (
 // Figures are the programme's figures for DAECT, read from the read model
 // and the journal.
 type Figures struct {
-	ByStatus  map[string]int `json:"by_status"`
-	ByCountry map[string]int `json:"by_country"`
+	// ComputedAt is the time of the snapshot they were read from.
+	ComputedAt time.Time      `json:"computed_at"`
+	ByStatus   map[string]int `json:"by_status"`
+	ByCountry  map[string]int `json:"by_country"`
 	// ByYear is per year of submission (in Paris), oldest first.
 	ByYear []YearFigures `json:"by_year"`
 	// MedianToOpinion is from submission to the embassy's opinion, given or
@@ -41,36 +45,32 @@ type YearFigures struct {
 func (s *Store) Figures(ctx context.Context) (Figures, error) {
 	f := Figures{ByStatus: map[string]int{}, ByCountry: map[string]int{}, ByYear: []YearFigures{}}
 	err := pgx.BeginTxFunc(ctx, s.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT status, country, count(*) FROM applications GROUP BY GROUPING SETS ((status), (country))`)
+		// One scan of the read model for the three groupings; each row has
+		// the column of its grouping set, the others NULL.
+		rows, err := tx.Query(ctx, `SELECT status, country, extract(year FROM submitted_at AT TIME ZONE 'Europe/Paris')::int,
+				count(*), COALESCE(sum(requested_cents), 0)::bigint, COALESCE(sum(granted_cents), 0)::bigint
+			FROM applications GROUP BY GROUPING SETS ((status), (country), (3))`)
 		if err != nil {
 			return err
 		}
 		var status, country *string
-		var n int
-		if _, err := pgx.ForEachRow(rows, []any{&status, &country, &n}, func() error {
-			if status != nil {
-				f.ByStatus[*status] = n
-			} else if country != nil {
-				f.ByCountry[*country] = n
+		var year *int
+		var y YearFigures
+		if _, err := pgx.ForEachRow(rows, []any{&status, &country, &year, &y.Submitted, &y.RequestedCents, &y.GrantedCents}, func() error {
+			switch {
+			case status != nil:
+				f.ByStatus[*status] = y.Submitted
+			case country != nil:
+				f.ByCountry[*country] = y.Submitted
+			case year != nil:
+				y.Year = *year
+				f.ByYear = append(f.ByYear, y)
 			}
 			return nil
 		}); err != nil {
 			return err
 		}
-
-		rows, err = tx.Query(ctx, `SELECT extract(year FROM submitted_at AT TIME ZONE 'Europe/Paris')::int, count(*),
-				COALESCE(sum(requested_cents), 0)::bigint, COALESCE(sum(granted_cents), 0)::bigint
-			FROM applications GROUP BY 1 ORDER BY 1`)
-		if err != nil {
-			return err
-		}
-		var y YearFigures
-		if _, err := pgx.ForEachRow(rows, []any{&y.Year, &y.Submitted, &y.RequestedCents, &y.GrantedCents}, func() error {
-			f.ByYear = append(f.ByYear, y)
-			return nil
-		}); err != nil {
-			return err
-		}
+		slices.SortFunc(f.ByYear, func(a, b YearFigures) int { return cmp.Compare(a.Year, b.Year) })
 
 		// The first opinion and the first decision of each application;
 		// percentile_cont leaves out the applications without one.
@@ -84,11 +84,12 @@ func (s *Store) Figures(ctx context.Context) (Figures, error) {
 			SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM f.opinion_at - a.submitted_at)),
 				count(f.opinion_at),
 				percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM f.decided_at - a.submitted_at)),
-				count(f.decided_at)
+				count(f.decided_at),
+				now() -- the transaction's start: its snapshot's time
 			FROM firsts f JOIN applications a ON a.id = f.application_id`,
 			[]string{lifecycle.EventOpinionGiven, lifecycle.EventOpinionDeemedGiven},
 			[]string{lifecycle.EventApproved, lifecycle.EventRejected}).
-			Scan(&toOpinion, &f.Opinions, &toDecision, &f.Decisions)
+			Scan(&toOpinion, &f.Opinions, &toDecision, &f.Decisions, &f.ComputedAt)
 		if err != nil {
 			return err
 		}

@@ -87,4 +87,7 @@ func TestFigures(t *testing.T) {
 	if f.Decisions != 3 || f.MedianToDecision != 40*day {
 		t.Errorf("to the decision: median %v over %d, want 960h over 3", f.MedianToDecision, f.Decisions)
 	}
+	if age := time.Since(f.ComputedAt); f.ComputedAt.IsZero() || age < -time.Minute || age > time.Minute {
+		t.Errorf("computed at %v, want the snapshot's time, now", f.ComputedAt)
+	}
 }

@@ -168,6 +168,8 @@ var messages = map[string][2]string{
 	"per_status":       {"Demandes par statut", "Applications per status"},
 	"per_country":      {"Demandes par pays", "Applications per country"},
 	"per_year":         {"Montants par année", "Amounts per year"},
+	"figures_as_of":    {"Chiffres calculés le", "Figures computed on"},
+	"figures_kept":     {"Ils sont recalculés au plus une fois par minute.", "They are computed again at most once a minute."},
 	"year":             {"Année", "Year"},
 	"count":            {"Nombre", "Count"},
 	"median_opinion":   {"Délai médian jusqu'à l'avis", "Median time to opinion"},

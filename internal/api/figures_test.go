@@ -1,0 +1,150 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/daect/expectct/internal/store"
+)
+
+// figuresSource counts its computations; each one waits for the gate when
+// there is one, and answers Opinions = its rank.
+type figuresSource struct {
+	calls atomic.Int64
+	gate  chan struct{}
+	fail  atomic.Bool
+}
+
+func (f *figuresSource) compute(ctx context.Context) (store.Figures, error) {
+	n := f.calls.Add(1)
+	if f.gate != nil {
+		<-f.gate
+	}
+	if f.fail.Load() {
+		return store.Figures{}, errors.New("PostgreSQL unreachable")
+	}
+	return store.Figures{Opinions: int(n)}, nil
+}
+
+type testClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *testClock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *testClock) add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
+
+// The figures are computed once a minute at most, served at once while
+// younger than figuresUsable, and waited for past it.
+func TestFiguresCache(t *testing.T) {
+	var c figuresCache
+	src := &figuresSource{}
+	clock := &testClock{t: time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	get := func() (store.Figures, error) {
+		return c.get(context.Background(), clock.now, src.compute, log)
+	}
+	waitPending := func() {
+		c.mu.Lock()
+		p := c.pending
+		c.mu.Unlock()
+		if p != nil {
+			<-p
+		}
+	}
+
+	if f, err := get(); err != nil || f.Opinions != 1 {
+		t.Fatalf("first read: %+v %v, want the first computation", f, err)
+	}
+	clock.add(figuresFresh - time.Second)
+	if f, _ := get(); f.Opinions != 1 || src.calls.Load() != 1 {
+		t.Errorf("fresh: %+v after %d computations, want the kept figures, 1", f, src.calls.Load())
+	}
+
+	// Past a minute: the kept figures at once, the refresh behind them.
+	clock.add(2 * time.Second)
+	src.gate = make(chan struct{})
+	if f, _ := get(); f.Opinions != 1 {
+		t.Errorf("stale: %+v, want the kept figures while the refresh runs", f)
+	}
+	if f, _ := get(); f.Opinions != 1 {
+		t.Errorf("stale again: %+v", f)
+	}
+	close(src.gate)
+	waitPending()
+	src.gate = nil
+	if f, _ := get(); f.Opinions != 2 || src.calls.Load() != 2 {
+		t.Errorf("after the refresh: %+v after %d computations, want the second, one refresh for two reads", f, src.calls.Load())
+	}
+
+	// Past figuresUsable: every reader waits for the same computation.
+	clock.add(figuresUsable)
+	src.gate = make(chan struct{})
+	results := make(chan int, 8)
+	for range 8 {
+		go func() {
+			f, _ := get()
+			results <- f.Opinions
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	select {
+	case n := <-results:
+		t.Fatalf("a reader got %d without waiting for figures too old to show", n)
+	default:
+	}
+	close(src.gate)
+	for range 8 {
+		if n := <-results; n != 3 {
+			t.Errorf("a waiting reader got %d, want the third computation", n)
+		}
+	}
+	if n := src.calls.Load(); n != 3 {
+		t.Errorf("%d computations, want 3: one for the 8 readers", n)
+	}
+	src.gate = nil
+
+	// A failed refresh keeps the figures; past figuresUsable it is an error.
+	clock.add(2 * figuresFresh)
+	src.fail.Store(true)
+	if f, err := get(); err != nil || f.Opinions != 3 {
+		t.Errorf("stale while the database is down: %+v %v, want the kept figures", f, err)
+	}
+	waitPending()
+	clock.add(figuresUsable)
+	if _, err := get(); err == nil {
+		t.Error("figures too old and none computed: no error")
+	}
+	src.fail.Store(false)
+	if f, err := get(); err != nil || f.Opinions != 6 {
+		t.Errorf("database back: %+v %v, want the sixth computation", f, err)
+	}
+}
+
+// A reader whose request ends does not wait, and the computation goes on.
+func TestFiguresCacheReaderGone(t *testing.T) {
+	var c figuresCache
+	src := &figuresSource{gate: make(chan struct{})}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := c.get(ctx, time.Now, src.compute, log); !errors.Is(err, context.Canceled) {
+		t.Errorf("reader gone: %v, want context.Canceled", err)
+	}
+	close(src.gate)
+	c.mu.Lock()
+	p := c.pending
+	c.mu.Unlock()
+	if p != nil {
+		<-p
+	}
+	if f, err := c.get(context.Background(), time.Now, src.compute, log); err != nil || f.Opinions != 1 {
+		t.Errorf("next reader: %+v %v, want the computation the first one started", f, err)
+	}
+}
