@@ -93,7 +93,9 @@ func TestFiguresCache(t *testing.T) {
 			results <- f.Opinions
 		}()
 	}
-	time.Sleep(50 * time.Millisecond)
+	for src.calls.Load() < 3 { // the computation has started; it waits for the gate
+		time.Sleep(time.Millisecond)
+	}
 	select {
 	case n := <-results:
 		t.Fatalf("a reader got %d without waiting for figures too old to show", n)
@@ -110,7 +112,8 @@ func TestFiguresCache(t *testing.T) {
 	}
 	src.gate = nil
 
-	// A failed refresh keeps the figures; past figuresUsable it is an error.
+	// A failed computation keeps the figures, even past figuresUsable (they
+	// carry their time), and the next waits figuresRetry.
 	clock.add(2 * figuresFresh)
 	src.fail.Store(true)
 	if f, err := get(); err != nil || f.Opinions != 3 {
@@ -118,12 +121,53 @@ func TestFiguresCache(t *testing.T) {
 	}
 	waitPending()
 	clock.add(figuresUsable)
-	if _, err := get(); err == nil {
-		t.Error("figures too old and none computed: no error")
+	if f, err := get(); err != nil || f.Opinions != 3 || src.calls.Load() != 5 {
+		t.Errorf("too old while the database is down: %+v %v after %d computations, want the kept figures after a 5th", f, err, src.calls.Load())
+	}
+	if f, err := get(); err != nil || f.Opinions != 3 || src.calls.Load() != 5 {
+		t.Errorf("right after a failure: %+v %v after %d computations, want the kept figures and no 6th", f, err, src.calls.Load())
 	}
 	src.fail.Store(false)
+	clock.add(figuresRetry)
 	if f, err := get(); err != nil || f.Opinions != 6 {
 		t.Errorf("database back: %+v %v, want the sixth computation", f, err)
+	}
+}
+
+// Without figures kept, a failure is an error, and the next computation
+// waits figuresRetry.
+func TestFiguresCacheNoneYet(t *testing.T) {
+	var c figuresCache
+	src := &figuresSource{}
+	src.fail.Store(true)
+	clock := &testClock{t: time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	get := func() (store.Figures, error) {
+		return c.get(context.Background(), clock.now, src.compute, log)
+	}
+	for range 3 {
+		if _, err := get(); err == nil {
+			t.Fatal("no figures and the database down: no error")
+		}
+	}
+	if n := src.calls.Load(); n != 1 {
+		t.Errorf("%d computations within figuresRetry of a failure, want 1", n)
+	}
+	src.fail.Store(false)
+	clock.add(figuresRetry)
+	if f, err := get(); err != nil || f.Opinions != 2 {
+		t.Errorf("after figuresRetry: %+v %v, want the second computation", f, err)
+	}
+}
+
+// A computation that panics fails like any other instead of taking the
+// API down.
+func TestFiguresCachePanic(t *testing.T) {
+	var c figuresCache
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	_, err := c.get(context.Background(), time.Now, func(context.Context) (store.Figures, error) { panic("boom") }, log)
+	if err == nil {
+		t.Error("a computation that panicked: no error")
 	}
 }
 

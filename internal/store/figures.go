@@ -1,9 +1,7 @@
 package store
 
 import (
-	"cmp"
 	"context"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -45,32 +43,35 @@ type YearFigures struct {
 func (s *Store) Figures(ctx context.Context) (Figures, error) {
 	f := Figures{ByStatus: map[string]int{}, ByCountry: map[string]int{}, ByYear: []YearFigures{}}
 	err := pgx.BeginTxFunc(ctx, s.Pool, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		// One scan of the read model for the three groupings; each row has
-		// the column of its grouping set, the others NULL.
-		rows, err := tx.Query(ctx, `SELECT status, country, extract(year FROM submitted_at AT TIME ZONE 'Europe/Paris')::int,
+		// One scan of the read model for the three groupings. GROUPING()
+		// names each row's: 1 per status, 2 per country, 3 per year (the
+		// bits of the columns left out of it).
+		rows, err := tx.Query(ctx, `SELECT GROUPING(status, country), COALESCE(status, country, ''), COALESCE(year, 0),
 				count(*), COALESCE(sum(requested_cents), 0)::bigint, COALESCE(sum(granted_cents), 0)::bigint
-			FROM applications GROUP BY GROUPING SETS ((status), (country), (3))`)
+			FROM (SELECT status, country, requested_cents, granted_cents,
+					extract(year FROM submitted_at AT TIME ZONE 'Europe/Paris')::int AS year
+				FROM applications) a
+			GROUP BY GROUPING SETS ((status), (country), (year))
+			ORDER BY 1, 3`)
 		if err != nil {
 			return err
 		}
-		var status, country *string
-		var year *int
+		var grouping int
+		var key string
 		var y YearFigures
-		if _, err := pgx.ForEachRow(rows, []any{&status, &country, &year, &y.Submitted, &y.RequestedCents, &y.GrantedCents}, func() error {
-			switch {
-			case status != nil:
-				f.ByStatus[*status] = y.Submitted
-			case country != nil:
-				f.ByCountry[*country] = y.Submitted
-			case year != nil:
-				y.Year = *year
+		if _, err := pgx.ForEachRow(rows, []any{&grouping, &key, &y.Year, &y.Submitted, &y.RequestedCents, &y.GrantedCents}, func() error {
+			switch grouping {
+			case 1:
+				f.ByStatus[key] = y.Submitted
+			case 2:
+				f.ByCountry[key] = y.Submitted
+			case 3:
 				f.ByYear = append(f.ByYear, y)
 			}
 			return nil
 		}); err != nil {
 			return err
 		}
-		slices.SortFunc(f.ByYear, func(a, b YearFigures) int { return cmp.Compare(a.Year, b.Year) })
 
 		// The first opinion and the first decision of each application;
 		// percentile_cont leaves out the applications without one.
@@ -85,7 +86,7 @@ func (s *Store) Figures(ctx context.Context) (Figures, error) {
 				count(f.opinion_at),
 				percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM f.decided_at - a.submitted_at)),
 				count(f.decided_at),
-				now() -- the transaction's start: its snapshot's time
+				now() -- the transaction's start, about its snapshot's time
 			FROM firsts f JOIN applications a ON a.id = f.application_id`,
 			[]string{lifecycle.EventOpinionGiven, lifecycle.EventOpinionDeemedGiven},
 			[]string{lifecycle.EventApproved, lifecycle.EventRejected}).
