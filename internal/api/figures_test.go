@@ -40,25 +40,38 @@ type testClock struct {
 func (c *testClock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *testClock) add(d time.Duration) { c.mu.Lock(); defer c.mu.Unlock(); c.t = c.t.Add(d) }
 
+// figuresHarness is a cache read through a fake source on a fake clock.
+type figuresHarness struct {
+	c     figuresCache
+	src   figuresSource
+	clock testClock
+}
+
+func newFiguresHarness() *figuresHarness {
+	return &figuresHarness{clock: testClock{t: time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)}}
+}
+
+var discardLog = slog.New(slog.NewTextHandler(io.Discard, nil))
+
+func (h *figuresHarness) get() (store.Figures, error) {
+	return h.c.get(context.Background(), h.clock.now, h.src.compute, discardLog)
+}
+
+// waitPending waits for the computation running, if any.
+func (h *figuresHarness) waitPending() {
+	h.c.mu.Lock()
+	p := h.c.pending
+	h.c.mu.Unlock()
+	if p != nil {
+		<-p
+	}
+}
+
 // The figures are computed once a minute at most, served at once while
 // younger than figuresUsable, and waited for past it.
 func TestFiguresCache(t *testing.T) {
-	var c figuresCache
-	src := &figuresSource{}
-	clock := &testClock{t: time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	get := func() (store.Figures, error) {
-		return c.get(context.Background(), clock.now, src.compute, log)
-	}
-	waitPending := func() {
-		c.mu.Lock()
-		p := c.pending
-		c.mu.Unlock()
-		if p != nil {
-			<-p
-		}
-	}
-
+	h := newFiguresHarness()
+	get, waitPending, src, clock := h.get, h.waitPending, &h.src, &h.clock
 	if f, err := get(); err != nil || f.Opinions != 1 {
 		t.Fatalf("first read: %+v %v, want the first computation", f, err)
 	}
@@ -137,14 +150,9 @@ func TestFiguresCache(t *testing.T) {
 // Without figures kept, a failure is an error, and the next computation
 // waits figuresRetry.
 func TestFiguresCacheNoneYet(t *testing.T) {
-	var c figuresCache
-	src := &figuresSource{}
+	h := newFiguresHarness()
+	get, src, clock := h.get, &h.src, &h.clock
 	src.fail.Store(true)
-	clock := &testClock{t: time.Date(2026, 12, 5, 9, 0, 0, 0, time.UTC)}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	get := func() (store.Figures, error) {
-		return c.get(context.Background(), clock.now, src.compute, log)
-	}
 	for range 3 {
 		if _, err := get(); err == nil {
 			t.Fatal("no figures and the database down: no error")
@@ -164,8 +172,7 @@ func TestFiguresCacheNoneYet(t *testing.T) {
 // API down.
 func TestFiguresCachePanic(t *testing.T) {
 	var c figuresCache
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	_, err := c.get(context.Background(), time.Now, func(context.Context) (store.Figures, error) { panic("boom") }, log)
+	_, err := c.get(context.Background(), time.Now, func(context.Context) (store.Figures, error) { panic("boom") }, discardLog)
 	if err == nil {
 		t.Error("a computation that panicked: no error")
 	}
@@ -175,7 +182,7 @@ func TestFiguresCachePanic(t *testing.T) {
 func TestFiguresCacheReaderGone(t *testing.T) {
 	var c figuresCache
 	src := &figuresSource{gate: make(chan struct{})}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := discardLog
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	if _, err := c.get(ctx, time.Now, src.compute, log); !errors.Is(err, context.Canceled) {
