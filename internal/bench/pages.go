@@ -141,7 +141,7 @@ func RunPages(ctx context.Context, hc *http.Client, ids []string, o PagesOptions
 			res.Errors = appendErrors(res.Errors, []string{p.name + ": " + e})
 		}
 	}
-	figures, err := timeFigures(ctx, o.DatabaseURL, figuresComputations)
+	figures, err := timeFigures(ctx, &store.Store{Pool: db}, figuresComputations)
 	if err != nil {
 		res.Errors = appendErrors(res.Errors, []string{"programme figures computed: " + err.Error()})
 	}
@@ -155,14 +155,9 @@ const figuresComputations = 50
 
 // timeFigures computes the programme figures n times straight from the
 // database, as the API does when the figures it keeps are a minute old.
-func timeFigures(ctx context.Context, databaseURL string, n int) (*Stats, error) {
-	st, err := store.Open(ctx, databaseURL)
-	if err != nil {
-		return nil, err
-	}
-	defer st.Close()
-	// One computation first, uncounted: the pool's first connection and
-	// statements are not what the API pays once a minute.
+func timeFigures(ctx context.Context, st *store.Store, n int) (*Stats, error) {
+	// One computation first, uncounted: the statements' first preparation
+	// is not what the API pays once a minute.
 	if _, err := st.Figures(ctx); err != nil {
 		return nil, err
 	}
